@@ -1,0 +1,37 @@
+# make all   every experiment's figure and results (only those whose script or common.py changed)
+# make test  the test suite
+# Both create .venv and install requirements.txt the first time.
+#
+# Trainings run one after another, even under make -j: two torch processes on the same cores
+# slow each other down many times over, so running them side by side only makes all of them late.
+.NOTPARALLEL:
+
+PYTHON_FOR_VENV ?= python3
+PYTHON := .venv/bin/python
+EXPERIMENTS := $(basename $(wildcard [0-9][0-9]_*.py))
+
+.PHONY: all test data clean
+
+all: $(EXPERIMENTS:%=figures/%.png)
+
+figures/%.png: %.py common.py | .venv/ready data
+	$(PYTHON) $<
+
+.venv/ready: requirements.txt
+	$(PYTHON_FOR_VENV) -m venv .venv
+	$(PYTHON) -m pip install --quiet --upgrade -r requirements.txt
+	touch $@
+
+# Finds the data (or downloads it with torchvision); where neither works and this is Debian run as root,
+# installs Debian's package of it.
+data: .venv/ready
+	@$(PYTHON) common.py >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	    && echo "installing Debian's dataset-fashion-mnist" \
+	    && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist \
+	    && $(PYTHON) common.py >/dev/null; }
+
+test: .venv/ready
+	$(PYTHON) -m pytest -q
+
+clean:
+	rm -rf figures/*.png results/*.json scratch

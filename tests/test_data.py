@@ -1,0 +1,87 @@
+import gzip
+
+import pytest
+import torch
+
+import common
+from conftest import TINY_TRAIN_PER_CLASS, TINY_VAL_PER_CLASS, make_split, real_data_or_skip, write_dataset
+
+
+def test_tiny_split_shapes_dtypes_and_range(tiny_data):
+    assert tiny_data.train_x.shape == (10 * TINY_TRAIN_PER_CLASS, 784)
+    assert tiny_data.val_x.shape == (10 * TINY_VAL_PER_CLASS, 784)
+    assert tiny_data.train_x.dtype == torch.float32 and tiny_data.train_y.dtype == torch.int64
+    assert 0 <= tiny_data.train_x.min() and tiny_data.train_x.max() == 1.0
+
+
+def test_loaded_pixels_and_labels_are_those_written(tiny_data):
+    images, labels = make_split(TINY_TRAIN_PER_CLASS, seed=1)
+    assert torch.equal(tiny_data.train_y, labels.long())
+    assert torch.allclose(tiny_data.train_x * 255, images.reshape(-1, 784).float(), atol=1e-4)
+    assert torch.equal(torch.bincount(tiny_data.train_y, minlength=10), torch.full((10,), TINY_TRAIN_PER_CLASS))
+
+
+@pytest.mark.parametrize("gz", [True, False])
+@pytest.mark.parametrize("layout", ["", "FashionMNIST/raw"])
+def test_files_are_found_gzipped_or_not_flat_or_in_torchvision_layout(tmp_path, gz, layout, tiny_data):
+    data = common.load_data(str(write_dataset(tmp_path, gz=gz, layout=layout)))
+    assert torch.equal(data.train_x, tiny_data.train_x) and torch.equal(data.val_y, tiny_data.val_y)
+
+
+def test_search_order_data_dir_before_environment(tmp_path, monkeypatch, no_data_anywhere):
+    first, second = write_dataset(tmp_path / "first"), write_dataset(tmp_path / "second")
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(second))
+    assert common.load_data(str(first)).source == first
+    assert common.load_data(None).source == second
+    monkeypatch.delenv("FASHION_MNIST_DIR")
+    write_dataset(common.PROJECT_DATA_DIR)
+    write_dataset(common.DEBIAN_DATA_DIR)
+    assert common.load_data(None).source == common.PROJECT_DATA_DIR
+
+
+def test_missing_data_is_one_clear_line(no_data_anywhere):
+    with pytest.raises(common.UserError) as error:
+        common.load_data(None)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "apt-get install dataset-fashion-mnist" in message and "internet" in message
+    assert str(common.DEBIAN_DATA_DIR) in message and "name resolution" in message
+
+
+def test_damaged_files_are_an_error_not_a_reason_to_look_elsewhere(tmp_path, monkeypatch, no_data_anywhere):
+    write_dataset(common.DEBIAN_DATA_DIR)  # good data further down the list must not be used instead
+    broken = write_dataset(tmp_path / "broken")
+    path = broken / "train-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(common.UserError, match="damaged"):
+        common.load_data(str(broken))
+
+
+def test_truncated_uncompressed_file_is_caught_by_its_header(tmp_path):
+    folder = write_dataset(tmp_path, gz=False)
+    path = folder / "t10k-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-28])
+    with pytest.raises(common.UserError, match="truncated or corrupt"):
+        common.load_data(str(folder))
+
+
+def test_a_file_that_is_not_idx_is_refused(tmp_path):
+    folder = write_dataset(tmp_path)
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"<html>404 Not Found</html>"))
+    with pytest.raises(common.UserError, match="not an IDX file"):
+        common.load_data(str(folder))
+
+
+def test_a_folder_with_some_of_the_files_names_the_missing_ones(tmp_path):
+    folder = write_dataset(tmp_path)
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(common.UserError, match="missing t10k-labels-idx1-ubyte"):
+        common.load_data(str(folder))
+
+
+def test_real_data_shapes_and_class_balance():
+    data = real_data_or_skip()
+    assert data.train_x.shape == (60_000, 784) and data.val_x.shape == (10_000, 784)
+    assert torch.equal(torch.bincount(data.train_y, minlength=10), torch.full((10,), 6000))
+    assert torch.equal(torch.bincount(data.val_y, minlength=10), torch.full((10,), 1000))
+    assert data.train_x.min() == 0 and data.train_x.max() == 1
