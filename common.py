@@ -211,8 +211,16 @@ def evaluate(model, x, y, chunk: int = 10_000) -> tuple[float, float]:
 HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "running_loss", "running_acc", "epoch_seconds")
 
 
-def train(config: Config, data: Data, seed: int, log=partial(print, flush=True)) -> dict:
-    """Train one model from `seed`; the history of every per-epoch figure."""
+def confusion_matrix(model, x, y) -> list[list[int]]:
+    """Counts of (true class, predicted class) over (x, y), in eval mode."""
+    model.eval()
+    with torch.inference_mode():
+        predicted = torch.cat([model(x[start:start + 10_000]).argmax(1) for start in range(0, len(x), 10_000)])
+    return torch.bincount(y * 10 + predicted, minlength=100).reshape(10, 10).tolist()
+
+
+def train(config: Config, data: Data, seed: int, log=partial(print, flush=True)) -> tuple[nn.Module, dict]:
+    """Train one model from `seed`: the model, and the history of every per-epoch figure."""
     torch.manual_seed(seed)  # the one place randomness is seeded: initial weights and dropout masks
     shuffle = torch.Generator().manual_seed(seed)  # own stream: same batches whatever the model draws
     model = make_model(config.hidden, config.dropout).to(data.train_x.device)
@@ -231,7 +239,7 @@ def train(config: Config, data: Data, seed: int, log=partial(print, flush=True))
         log(f"epoch {epoch:3d}/{config.epochs}  train loss {measured[0]:.4f} acc {measured[1]:.4f}  "
             f"val loss {measured[2]:.4f} acc {measured[3]:.4f}  "
             f"(running {running[0]:.4f} {running[1]:.4f})  {seconds:.1f}s")
-    return history
+    return model, history
 
 
 # ---------------------------------------------------------------- outputs
@@ -250,13 +258,16 @@ def describe(config: Config) -> str:
             f"lr {config.lr:g}, batch {config.batch_size}, hidden {hidden}, dropout {config.dropout:g}")
 
 
-def plot(name: str, config: Config, runs: list[dict], path: Path) -> None:
-    """Loss and accuracy per epoch, three curves each; with several runs, the mean and a min-max band."""
+def pyplot():
     import matplotlib
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # files only, no window: the same on a laptop, a server and CI
     import matplotlib.pyplot as plt
+    return plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), constrained_layout=True)
+
+def draw(name: str, config: Config, runs: list[dict]):
+    """Loss and accuracy per epoch, three curves each; with several runs, the mean and a min-max band."""
+    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4.3), constrained_layout=True)
     for ax, metric, label in zip(axes, ("loss", "acc"), ("cross-entropy loss", "accuracy")):
         for prefix, legend, style in CURVES:
             curves = torch.tensor([run["history"][f"{prefix}_{metric}"] for run in runs], dtype=torch.float64)
@@ -271,8 +282,12 @@ def plot(name: str, config: Config, runs: list[dict], path: Path) -> None:
                    title=f"mean of {len(runs)} seeds, band: min to max" if len(runs) > 1 else None,
                    title_fontsize=8)
     fig.suptitle(f"{name}: {describe(config)}")
+    return fig
+
+
+def save_figure(fig, path: Path) -> None:
     write_atomically(path, lambda f: fig.savefig(f, format="png", dpi=150))
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 def write_atomically(path: Path, write) -> None:
@@ -331,6 +346,8 @@ def parse_args(name: str, config: Config, description: str | None, argv=None) ->
                    help="sizes of the hidden layers")
     p.add_argument("--dropout", type=_fraction, default=config.dropout, help="after each hidden layer")
     p.add_argument("--seed", type=int, default=config.seed)
+    p.add_argument("--seeds", type=_positive(int), default=1,
+                   help="independent runs, from seeds seed, seed+1, ...; figures show their mean and range")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=config.device,
                    help="auto: cuda, then mps, then cpu")
     p.add_argument("--data-dir", help="folder with the four Fashion-MNIST files; searched first, then "
@@ -365,19 +382,25 @@ def run_experiment(name: str, config: Config, args: argparse.Namespace) -> dict:
         data = replace(data, train_x=data.train_x[:QUICK["train_size"]], train_y=data.train_y[:QUICK["train_size"]],
                        val_x=data.val_x[:QUICK["val_size"]], val_y=data.val_y[:QUICK["val_size"]])
     out = args.out or (ROOT / "scratch" if args.quick else ROOT)
-    print(f"{name}: {' '.join(f'{k}={v}' for k, v in asdict(config).items())}")
+    print(f"{name}: {' '.join(f'{k}={v}' for k, v in asdict(config).items())} seeds={args.seeds}")
     print(f"data: {data.source} ({len(data.train_x)} training, {len(data.val_x)} validation images)")
-    started = time.perf_counter()
-    history = train(config, data, config.seed)
-    runs = [{"seed": config.seed, "seconds": round(time.perf_counter() - started, 2), "history": history}]
+    runs = []
+    for seed in range(config.seed, config.seed + args.seeds):
+        if args.seeds > 1:
+            print(f"seed {seed}")
+        started = time.perf_counter()
+        model, history = train(config, data, seed)
+        runs.append({"seed": seed, "seconds": round(time.perf_counter() - started, 2), "history": history,
+                     "confusion": confusion_matrix(model, data.val_x, data.val_y)})
+        best = max(range(config.epochs), key=lambda i: history["val_acc"][i])
+        print(f"{name}: seed {seed}: final validation accuracy {history['val_acc'][-1]:.4f} (best "
+              f"{history['val_acc'][best]:.4f} at epoch {best + 1}), training loss {history['train_loss'][-1]:.4f}, "
+              f"{runs[-1]['seconds']:.1f}s")
     figure, results = out / "figures" / f"{name}.png", out / "results" / f"{name}.json"
-    plot(name, config, runs, figure)
-    save_results(results, name, config, runs, data={"source": str(data.source), "train_size": len(data.train_x),
-                                                     "val_size": len(data.val_x)}, torch=torch.__version__)
-    best = max(range(config.epochs), key=lambda i: history["val_acc"][i])
-    print(f"{name}: final validation accuracy {history['val_acc'][-1]:.4f} (best {history['val_acc'][best]:.4f} "
-          f"at epoch {best + 1}), training loss {history['train_loss'][-1]:.4f}, {runs[0]['seconds']:.1f}s; "
-          f"wrote {figure} and {results}")
+    save_figure(draw(name, config, runs), figure)
+    save_results(results, name, config, runs, seeds=args.seeds, torch=torch.__version__,
+                 data={"source": str(data.source), "train_size": len(data.train_x), "val_size": len(data.val_x)})
+    print(f"{name}: wrote {figure} and {results}")
     return runs
 
 

@@ -1,0 +1,209 @@
+"""Seconds per epoch: the usual DataLoader loop, ours (common.py, unchanged), and the limit the FLOPs set.
+
+    .venv/bin/python bench/bench.py [--repeats 3] [--device auto]   (or: make bench)
+
+The usual loop is the PyTorch tutorial's: torchvision's FashionMNIST with ToTensor() through a shuffling
+DataLoader, the same model and optimizer, and both splits evaluated after each epoch through DataLoaders.
+The limit is one epoch's floating-point work (forward and backward of every training batch, plus the
+evaluation of both splits) divided by this machine's dense float32 matmul rate, measured in the same run.
+Writes bench/RESULTS.md.
+"""
+import argparse
+import dataclasses
+import gzip
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import common  # noqa: E402
+
+CONFIGS = [("base", (128, 64), 32), ("wide", (512, 256), 32), ("base", (128, 64), 1000)]
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def matmul_rate(device, size=2048, repeats=10) -> float:
+    """Dense float32 matmul FLOP/s on all cores (or the GPU): the best of `repeats`."""
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    best = float("inf")
+    for _ in range(repeats + 2):
+        sync(device)
+        started = time.perf_counter()
+        a @ b
+        sync(device)
+        best = min(best, time.perf_counter() - started)
+    return 2 * size ** 3 / best
+
+
+def epoch_flops(hidden, train_size=60_000, val_size=10_000) -> float:
+    """Matmul FLOPs of one epoch: forward 2, backward 4 per weight and sample (only 2 in the first layer,
+    whose input needs no gradient), then a forward pass over both splits for evaluation."""
+    widths = (784, *hidden, 10)
+    macs = [a * b for a, b in zip(widths, widths[1:])]
+    train = train_size * (6 * sum(macs) - 2 * macs[0])
+    return train + 2 * sum(macs) * (train_size + val_size)
+
+
+def usual_loop(hidden, batch_size, epochs, raw_root, device, seed=0):
+    """The tutorial loop; seconds of each epoch (training and evaluation) and the final validation accuracy."""
+    from torch.utils.data import DataLoader
+    from torchvision.datasets import FashionMNIST
+    from torchvision.transforms import ToTensor
+
+    train_set = FashionMNIST(raw_root, train=True, transform=ToTensor())
+    val_set = FashionMNIST(raw_root, train=False, transform=ToTensor())
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Flatten(), common.make_model(hidden, 0.2)).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True)
+    eval_loaders = [DataLoader(s, batch_size=batch_size) for s in (train_set, val_set)]
+    seconds, accuracy = [], None
+    for _ in range(epochs):
+        sync(device)
+        started = time.perf_counter()
+        model.train()
+        for images, labels in train_loader:
+            images, labels = images.to(device), labels.to(device)
+            loss = F.cross_entropy(model(images), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            for loader in eval_loaders:
+                correct = 0
+                for images, labels in loader:
+                    images, labels = images.to(device), labels.to(device)
+                    correct += (model(images).argmax(1) == labels).sum().item()
+                accuracy = correct / len(loader.dataset)
+        sync(device)
+        seconds.append(time.perf_counter() - started)
+    return seconds, accuracy
+
+
+def our_loop(hidden, batch_size, epochs, data, seed=0):
+    """common.train, as the experiments run it."""
+    config = common.Config(hidden=hidden, batch_size=batch_size, epochs=epochs)
+    _, history = common.train(config, data, seed, log=lambda line: None)
+    return history["epoch_seconds"], history["val_acc"][-1]
+
+
+def profile_steps(hidden, batch_size, data, steps=400):
+    """Where a training step's time goes: self CPU time per operator, matmuls grouped."""
+    from torch.profiler import ProfilerActivity, profile
+
+    subset = dataclasses.replace(data, train_x=data.train_x[:steps * batch_size], train_y=data.train_y[:steps * batch_size])
+    torch.manual_seed(0)
+    model = common.make_model(hidden, 0.2).to(data.train_x.device)
+    optimizer = common.make_optimizer("sgd", model.parameters(), 1e-3)
+    common.train_epoch(model, optimizer, subset.train_x, subset.train_y, batch_size, torch.Generator())
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        started = time.perf_counter()
+        common.train_epoch(model, optimizer, subset.train_x, subset.train_y, batch_size, torch.Generator())
+        wall = time.perf_counter() - started
+    times = {event.key: event.self_cpu_time_total / 1e6 for event in prof.key_averages()}
+    matmul = sum(t for key, t in times.items() if key in ("aten::mm", "aten::addmm", "aten::bmm"))
+    others = sorted(((t, key) for key, t in times.items() if key not in ("aten::mm", "aten::addmm")), reverse=True)
+    return wall / steps, matmul / steps, [(key, t / steps) for t, key in others[:6]]
+
+
+def write_raw_copy(source: Path, folder: Path) -> Path:
+    """torchvision's FashionMNIST reads uncompressed files from <root>/FashionMNIST/raw/."""
+    raw = folder / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in sum(common.SPLIT_FILES.values(), ()):
+        path = common.locate_data(str(source))[name]
+        (raw / name).write_bytes(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes())
+    return folder
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=common._positive(int), default=3, help="epochs timed per figure")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = parser.parse_args()
+    try:
+        device = common.resolve_device(args.device)
+        data = common.load_data(args.data_dir, device)
+    except common.UserError as e:
+        sys.exit(f"bench: error: {e}")
+    rate = matmul_rate(device)
+    name = torch.cuda.get_device_name() if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
+    print(f"matmul rate: {rate / 1e9:.0f} GFLOP/s ({name}, torch {torch.__version__})", flush=True)
+
+    rows, checks = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        raw_root = write_raw_copy(data.source, Path(folder))
+        for label, hidden, batch_size in CONFIGS:
+            usual_seconds, usual_acc = usual_loop(hidden, batch_size, args.repeats, raw_root, device)
+            ours = [our_loop(hidden, batch_size, args.repeats, data, seed) for seed in range(3)]
+            ours_seconds = statistics.median(ours[0][0])
+            limit = epoch_flops(hidden) / rate
+            usual = statistics.median(usual_seconds)
+            accs = [acc for _, acc in ours]
+            spread = max(accs) - min(accs)  # three seeds understate the noise: allow their range once more
+            same = min(accs) - spread <= usual_acc <= max(accs) + spread
+            rows.append((f"{label} {'-'.join(map(str, hidden))}, batch {batch_size}", usual, ours_seconds, limit))
+            checks.append(f"{rows[-1][0]}: validation accuracy after {args.repeats} epochs, usual {usual_acc:.4f}, "
+                          f"ours {min(accs):.4f} to {max(accs):.4f} over seeds 0-2: "
+                          f"{'the same within noise' if same else 'DIFFERENT'}")
+            print(f"{rows[-1][0]}: usual {usual:.2f}s, ours {ours_seconds:.2f}s, limit {limit:.2f}s per epoch; "
+                  f"{checks[-1].split(': ', 1)[1]}", flush=True)
+        profiles = [(label, hidden, profile_steps(hidden, 32, data)) for label, hidden, batch in CONFIGS if batch == 32]
+
+    lines = [
+        "# Benchmark: seconds per epoch",
+        "",
+        f"Written by `make bench` on {time.strftime('%Y-%m-%d')}: {name}, torch {torch.__version__}, "
+        f"device {device.type}; dense float32 matmul rate {rate / 1e9:.0f} GFLOP/s. One epoch is training on "
+        "60,000 images plus evaluation of the training and validation sets. Each figure is the median of "
+        f"{args.repeats} epochs.",
+        "",
+        "| configuration | usual DataLoader loop | ours | limit | ours : usual (speed-up) | ours : limit |",
+        "|---|---|---|---|---|---|",
+        *(f"| {row} | {u:.2f} s | {o:.2f} s | {lim:.2f} s | {u / o:.1f}x | {o / lim:.1f}x |"
+          for row, u, o, lim in rows),
+        "",
+        "Both loops learn the same:",
+        "",
+        *(f"- {check}" for check in checks),
+        "",
+        "## Where a step's time goes (ours, batch 32)",
+        "",
+    ]
+    for label, hidden, (step, matmul, top) in profiles:
+        lines += [f"{label} {'-'.join(map(str, hidden))}: {step * 1e6:.0f} us per training step, of which matrix "
+                  f"multiplies {matmul * 1e6:.0f} us ({matmul / step:.0%}); the largest other operators per step: "
+                  + ", ".join(f"{key} {t * 1e6:.0f} us" for key, t in top) + ".", ""]
+    all_runs = sorted((ROOT / "results").glob("[0-9][0-9]_*.json"))
+    if all_runs:
+        import json
+        total = limit_total = 0.0
+        for path in all_runs:
+            record = json.loads(path.read_text())
+            config = record["config"]
+            total += sum(sum(run["history"]["epoch_seconds"]) for run in record["runs"])
+            limit_total += len(record["runs"]) * config["epochs"] * epoch_flops(tuple(config["hidden"])) / rate
+        lines += ["## make all", "",
+                  f"The committed results ({len(all_runs)} experiments) took {total:.0f} s of training and "
+                  f"evaluation; the sum of their limits on this machine is {limit_total:.0f} s: "
+                  f"{total / limit_total:.1f}x the limit. (Their own machine may differ from this one.)", ""]
+    common.write_atomically(args.out, lambda f: f.write("\n".join(lines).encode()))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
