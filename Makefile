@@ -1,5 +1,8 @@
-# make all   every experiment's figure and results (only those whose script or common.py changed)
-# make test  the test suite
+# make all     every experiment's figure and results (only those whose script or common.py changed),
+#              the data mosaic, and REPRODUCTION.md with its figures
+# make test    the test suite
+# make report  REPRODUCTION.md from results/*.json alone (trains nothing)
+# make bench   bench/RESULTS.md: seconds per epoch against the usual DataLoader loop and the FLOP limit
 # Both create .venv and install requirements.txt the first time.
 #
 # Trainings run one after another, even under make -j: two torch processes on the same cores
@@ -12,12 +15,22 @@ PYTHON := .venv/bin/python
 SEEDS ?= 3
 EXPERIMENTS := $(basename $(wildcard [0-9][0-9]_*.py))
 
-.PHONY: all test bench data clean
+.PHONY: all test report bench data clean
 
-all: $(EXPERIMENTS:%=figures/%.png)
+all: $(EXPERIMENTS:%=figures/%.png) figures/data.png report
 
 figures/%.png: %.py common.py | .venv/ready data
 	$(PYTHON) $< --seeds $(SEEDS)
+
+results/%.json: figures/%.png ;
+
+figures/data.png: show_data.py common.py | .venv/ready data
+	$(PYTHON) show_data.py
+
+report: REPRODUCTION.md
+
+REPRODUCTION.md: report.py $(EXPERIMENTS:%=results/%.json) | .venv/ready
+	$(PYTHON) report.py
 
 .venv/ready: requirements.txt
 	$(PYTHON_FOR_VENV) -m venv .venv
@@ -39,4 +52,4 @@ bench: .venv/ready | data
 	$(PYTHON) bench/bench.py
 
 clean:
-	rm -rf figures/*.png results/*.json scratch
+	rm -rf figures/*.png results/*.json REPRODUCTION.md scratch

@@ -247,15 +247,15 @@ def train(config: Config, data: Data, seed: int, log=partial(print, flush=True))
 CURVES = (  # history key prefix, legend, line style
     ("train", "training (whole set, eval mode, after the epoch)", dict(color="C0", lw=2)),
     ("val", "validation (test set)", dict(color="C1", lw=2)),
-    ("running", "INCORRECT: running mean over the epoch's batches\n(dropout on, weights moving)",
+    ("running", "INCORRECT training: running mean over the epoch's batches\n(dropout on, weights moving)",
      dict(color="0.45", lw=1.2, ls="--", marker="x", ms=4)),
 )
 
 
 def describe(config: Config) -> str:
     hidden = "-".join(map(str, config.hidden))
-    return (f"{config.optimizer.upper() if config.optimizer == 'sgd' else config.optimizer.capitalize()} "
-            f"lr {config.lr:g}, batch {config.batch_size}, hidden {hidden}, dropout {config.dropout:g}")
+    optimizer = {"sgd": "SGD", "adam": "Adam"}[config.optimizer]
+    return f"{optimizer} lr {config.lr:g}, batch {config.batch_size}, hidden {hidden}, dropout {config.dropout:g}"
 
 
 def pyplot():
@@ -267,7 +267,7 @@ def pyplot():
 
 def draw(name: str, config: Config, runs: list[dict]):
     """Loss and accuracy per epoch, three curves each; with several runs, the mean and a min-max band."""
-    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4.3), constrained_layout=True)
+    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4.9), layout="constrained")
     for ax, metric, label in zip(axes, ("loss", "acc"), ("cross-entropy loss", "accuracy")):
         for prefix, legend, style in CURVES:
             curves = torch.tensor([run["history"][f"{prefix}_{metric}"] for run in runs], dtype=torch.float64)
@@ -278,9 +278,9 @@ def draw(name: str, config: Config, runs: list[dict]):
                                 alpha=0.2, lw=0)
         ax.set(xlabel="epoch", ylabel=label)
         ax.grid(alpha=0.3)
-    axes[1].legend(loc="lower right", fontsize=8,
-                   title=f"mean of {len(runs)} seeds, band: min to max" if len(runs) > 1 else None,
-                   title_fontsize=8)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8.5,
+               title=f"mean of {len(runs)} seeds, band: lowest to highest seed" if len(runs) > 1 else None,
+               title_fontsize=8.5)
     fig.suptitle(f"{name}: {describe(config)}")
     return fig
 

@@ -118,6 +118,42 @@ def profile_steps(hidden, batch_size, data, steps=400):
     return wall / steps, matmul / steps, [(key, t / steps) for t, key in others[:6]]
 
 
+ALTERNATIVES = [  # (label, hidden, optimizer, its keyword arguments, threads, compile)
+    ("as in common.py", (128, 64), "sgd", {}, None, False),
+    ("1 thread", (128, 64), "sgd", {}, 1, False),
+    ("SGD foreach=True", (128, 64), "sgd", {"foreach": True}, None, False),
+    ("SGD fused=True", (128, 64), "sgd", {"fused": True}, None, False),
+    ("torch.compile(model)", (128, 64), "sgd", {}, None, True),
+    ("as in common.py", (512, 256), "sgd", {}, None, False),
+    ("1 thread", (512, 256), "sgd", {}, 1, False),
+    ("as in common.py", (512, 256), "adam", {}, None, False),
+    ("Adam fused=True", (512, 256), "adam", {"fused": True}, None, False),
+    ("as in common.py", (128, 64), "adam", {}, None, False),
+    ("Adam fused=True", (128, 64), "adam", {"fused": True}, None, False),
+]
+
+
+def alternative(hidden, optimizer_name, kwargs, threads, compiled, data, epochs):
+    """Seconds of each training pass (batch 32) with one thing done differently from common.py."""
+    default_threads = torch.get_num_threads()
+    torch.set_num_threads(threads or default_threads)
+    try:
+        torch.manual_seed(0)
+        model = common.make_model(hidden, 0.2).to(data.train_x.device)
+        optimizer = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[optimizer_name](
+            model.parameters(), lr=1e-3, **kwargs)
+        step_model = torch.compile(model) if compiled else model
+        seconds = []
+        for _ in range(epochs):
+            sync(data.train_x.device)
+            started = time.perf_counter()
+            common.train_epoch(step_model, optimizer, data.train_x, data.train_y, 32, torch.Generator())
+            seconds.append(time.perf_counter() - started)
+        return seconds
+    finally:
+        torch.set_num_threads(default_threads)
+
+
 def write_raw_copy(source: Path, folder: Path) -> Path:
     """torchvision's FashionMNIST reads uncompressed files from <root>/FashionMNIST/raw/."""
     raw = folder / "FashionMNIST" / "raw"
@@ -163,6 +199,15 @@ def main():
             print(f"{rows[-1][0]}: usual {usual:.2f}s, ours {ours_seconds:.2f}s, limit {limit:.2f}s per epoch; "
                   f"{checks[-1].split(': ', 1)[1]}", flush=True)
         profiles = [(label, hidden, profile_steps(hidden, 32, data)) for label, hidden, batch in CONFIGS if batch == 32]
+    tried = []
+    for label, hidden, optimizer_name, kwargs, threads, compiled in ALTERNATIVES:
+        try:
+            seconds = alternative(hidden, optimizer_name, kwargs, threads, compiled, data, args.repeats + 1)
+            # The first pass pays for compilation (and warms caches): the median of the others is the speed.
+            tried.append((label, hidden, optimizer_name, statistics.median(seconds[1:]), seconds[0]))
+        except Exception as e:  # noqa: BLE001: an alternative this machine cannot run is reported, not fatal
+            tried.append((label, hidden, optimizer_name, None, f"{type(e).__name__}: {str(e).splitlines()[0]}"))
+        print(f"tried {label}, {optimizer_name} {hidden}: {tried[-1][3:]}", flush=True)
 
     lines = [
         "# Benchmark: seconds per epoch",
@@ -188,6 +233,16 @@ def main():
         lines += [f"{label} {'-'.join(map(str, hidden))}: {step * 1e6:.0f} us per training step, of which matrix "
                   f"multiplies {matmul * 1e6:.0f} us ({matmul / step:.0%}); the largest other operators per step: "
                   + ", ".join(f"{key} {t * 1e6:.0f} us" for key, t in top) + ".", ""]
+    lines += ["## What else was tried", "",
+              "Seconds of one training pass (batch 32, no evaluation), median of the passes after the first; "
+              "the first pass is shown apart because it pays for compilation. Only what is faster than "
+              "common.py's way by more than the noise between repeats would be worth keeping.", "",
+              "| model, optimizer | variant | training pass | first pass |", "|---|---|---|---|"]
+    for label, hidden, optimizer_name, median, first in tried:
+        model = f"{'-'.join(map(str, hidden))}, {optimizer_name}"
+        lines.append(f"| {model} | {label} | {median:.2f} s | {first:.2f} s |" if median is not None
+                     else f"| {model} | {label} | failed: {first} | |")
+    lines.append("")
     all_runs = sorted((ROOT / "results").glob("[0-9][0-9]_*.json"))
     if all_runs:
         import json

@@ -79,3 +79,19 @@ def test_divergence_stops_the_script_and_writes_nothing(tiny_dir, tmp_path):
 def test_asking_for_a_missing_gpu_is_a_clear_error(tiny_dir, tmp_path):
     done = run("01_base.py", "--quick", "--device", "cuda", "--data-dir", str(tiny_dir), "--out", str(tmp_path))
     assert done.returncode == 1 and "no CUDA device is available" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_several_seeds_are_distinct_runs_in_one_results_file(tiny_dir, tmp_path):
+    done = run("01_base.py", "--quick", "--seeds", "2", "--seed", "5", "--data-dir", str(tiny_dir), "--out",
+               str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    runs = json.loads((tmp_path / "results" / "01_base.json").read_text())["runs"]
+    assert [r["seed"] for r in runs] == [5, 6]
+    assert runs[0]["history"]["train_loss"] != runs[1]["history"]["train_loss"]
+
+
+def test_data_mosaic(tiny_dir, tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "show_data.py"), "--data-dir", str(tiny_dir), "--out",
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "figures" / "data.png").read_bytes().startswith(b"\x89PNG")

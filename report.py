@@ -1,0 +1,330 @@
+"""Checks each quantitative statement of the report against results/*.json and writes REPRODUCTION.md,
+figures/overview.png and figures/confusion_08_final_sgd.png. It trains nothing: run the experiments first.
+
+    .venv/bin/python report.py [--results results] [--out .]     (or: make report)
+"""
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import common
+
+EXPERIMENTS = ("01_base", "02_adam", "03_no_dropout", "04_batch1000", "05_lr01", "06_wide", "07_final_adam",
+               "08_final_sgd")
+HOLDS, FAILS, NOISE = "holds", "does not hold", "within noise"
+NEAR = 0.03          # "near x" means within 0.03 of x
+SIMILAR = 0.10       # "about the same" loss means within 10% of the base's
+MARGINAL = 0.02      # a "marginal" or "slight" accuracy gain is above zero and at most 0.02
+
+
+def curves(record: dict, key: str) -> list[list[float]]:
+    return [run["history"][key] for run in record["runs"]]
+
+
+def final(record: dict, key: str) -> list[float]:
+    return [curve[-1] for curve in curves(record, key)]
+
+
+def spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f} (1 seed)"
+    return (f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} "
+            f"[{min(values):.3f}, {max(values):.3f}], {len(values)} seeds")
+
+
+def each_seed(passed: list[bool]) -> str:
+    """A statement about one configuration: it holds if every seed satisfies it, fails if none does."""
+    return HOLDS if all(passed) else FAILS if not any(passed) else NOISE
+
+
+def paired(differences: list[float], sign: int = 1) -> str:
+    """A comparison of two configurations, seed by seed (same seed: same first weights and batches).
+    Holds when every difference has the claimed sign and the mean is more than two standard deviations
+    of the differences away from zero; fails when the same is true with the opposite sign."""
+    mean = statistics.mean(differences)
+    noise = 2 * statistics.stdev(differences) if len(differences) > 1 else 0.0
+    if all(d * sign > 0 for d in differences) and abs(mean) > noise:
+        return HOLDS
+    if all(d * sign < 0 for d in differences) and abs(mean) > noise:
+        return FAILS
+    return NOISE
+
+
+def slight_gain(differences: list[float]) -> str:
+    """A gain the report calls slight or marginal: it must be there, and be no larger than MARGINAL."""
+    verdict = paired(differences)
+    return FAILS if verdict == HOLDS and statistics.mean(differences) > MARGINAL else verdict
+
+
+def first_epoch_reaching(curve: list[float], level: float) -> int | None:
+    return next((epoch for epoch, value in enumerate(curve, 1) if value >= level), None)
+
+
+def falls(curve: list[float], start: int = 6) -> list[float]:
+    """Sizes of the epoch-to-epoch drops of an accuracy curve from epoch `start` on."""
+    return [a - b for a, b in zip(curve[start - 2:], curve[start - 1:]) if b < a]
+
+
+def claims(r: dict) -> list[dict]:
+    """One row per quantitative statement: what the report says, how it is measured here, and the verdict."""
+    rows = []
+
+    def row(number, statement, measure, values, verdict, note=""):
+        rows.append(dict(number=number, statement=statement, measure=measure, measured=spread(values),
+                         verdict=verdict, note=note))
+
+    base, adam, nodrop, big, fast, wide, fadam, fsgd = (r[name] for name in EXPERIMENTS)
+    loss = curves(base, "train_loss")
+    share = [(c[0] - c[4]) / (c[0] - c[-1]) for c in loss]
+    row("1a", "Base: the loss falls sharply in the first 5 epochs, then levels off.",
+        "share of the training-loss drop from epoch 1 to 30 that happens by epoch 5; holds if at least 0.6",
+        share, each_seed([s >= 0.6 for s in share]))
+    at5 = [c[4] for c in curves(base, "val_acc")]
+    row("1b", "Base: accuracy passes 0.7 at epoch 5.", "validation accuracy at epoch 5 > 0.7", at5,
+        each_seed([a > 0.7 for a in at5]),
+        "epoch at which it passes 0.7: " + ", ".join(str(first_epoch_reaching(c, 0.7)) for c in curves(base, "val_acc")))
+    end = final(base, "val_acc")
+    row("1c", "Base: accuracy ends near 0.8.", f"validation accuracy at the last epoch within {NEAR} of 0.8", end,
+        each_seed([abs(a - 0.8) <= NEAR for a in end]))
+
+    adam_acc = curves(adam, "val_acc")
+    low = [min(c[4:]) for c in adam_acc]
+    high = [max(c[4:]) for c in adam_acc]
+    row("2a", "Adam: accuracy between 0.85 and 0.95 from the fifth epoch on.",
+        "lowest and highest validation accuracy over epochs 5 to the last; holds if all within [0.85, 0.95]; "
+        "measured: the lowest", low, each_seed([lo >= 0.85 and hi <= 0.95 for lo, hi in zip(low, high)]),
+        f"highest: {spread(high)}")
+    adam_loss = final(adam, "train_loss")
+    row("2b", "Adam: training loss below 0.2.", "training loss at the last epoch < 0.2", adam_loss,
+        each_seed([v < 0.2 for v in adam_loss]))
+    reach = lambda record: [first_epoch_reaching(c, 0.8) or len(c) + 1 for c in curves(record, "val_acc")]  # noqa: E731
+    faster = [b - a for a, b in zip(reach(adam), reach(base))]
+    row("2c", "Adam converges faster than SGD.",
+        "epochs the base needs to reach 0.8 validation accuracy minus the epochs Adam needs (never: last + 1); "
+        "holds if positive", faster, paired(faster))
+
+    gain = [a - b for a, b in zip(final(nodrop, "val_acc"), final(base, "val_acc"))]
+    row("3a", "Without dropout: slightly higher accuracy than the base.",
+        f"final validation accuracy minus the base's, seed by seed; holds if above zero and at most {MARGINAL}",
+        gain, slight_gain(gain))
+    ratio = [a / b - 1 for a, b in zip(final(nodrop, "val_loss"), final(base, "val_loss"))]
+    row("3b", "Without dropout: the loss about the same as the base.",
+        f"final validation loss relative to the base's, minus 1; holds if within ±{SIMILAR}", ratio,
+        each_seed([abs(x) <= SIMILAR for x in ratio]))
+
+    big_loss = [min(c) for c in curves(big, "train_loss")]
+    row("4a", "Batch 1000: the loss stays above 1.6 through epoch 30.", "lowest training loss over all epochs > 1.6",
+        big_loss, each_seed([v > 1.6 for v in big_loss]))
+    big_acc = [max(c) for c in curves(big, "val_acc")]
+    row("4b", "Batch 1000: accuracy below 0.6 through epoch 30.", "highest validation accuracy over all epochs < 0.6",
+        big_acc, each_seed([a < 0.6 for a in big_acc]))
+    slower = [a - b for a, b in zip(final(base, "val_acc"), final(big, "val_acc"))]
+    row("4c", "Batch 1000 learns slower than the base.", "base's final validation accuracy minus batch 1000's; "
+        "holds if positive", slower, paired(slower))
+
+    target = final(base, "val_acc")
+    sooner = [len(c) - (first_epoch_reaching(c, t) or len(c) + 1) for c, t in zip(curves(fast, "val_acc"), target)]
+    lower = [b - a for a, b in zip(final(fast, "val_loss"), final(base, "val_loss"))]
+    row("5a", "lr 0.1: higher accuracy in fewer epochs than the base.",
+        "epochs saved: 30 minus the first epoch at which lr 0.1 reaches the base's final validation accuracy; "
+        "holds if positive", sooner, paired(sooner))
+    row("5b", "lr 0.1: lower loss than the base.", "base's final validation loss minus lr 0.1's; holds if positive",
+        lower, paired(lower))
+    drops = [len(falls(c)) for c in curves(fast, "val_acc")]
+    largest = [max(falls(c), default=0.0) for c in curves(fast, "val_acc")]
+    base_drops = [len(falls(c)) for c in curves(base, "val_acc")]
+    row("5c", "lr 0.1: the curves oscillate considerably.",
+        "oscillation: epochs from 6 on in which validation accuracy falls; holds if at least 5 falls and the "
+        "largest is at least 0.01", drops, each_seed([n >= 5 and big_fall >= 0.01 for n, big_fall in zip(drops, largest)]),
+        f"largest fall: {spread(largest)}; falls of the base's validation accuracy from epoch 6 on: "
+        f"{spread(base_drops)}")
+
+    wide_gain = [a - b for a, b in zip(final(wide, "val_acc"), final(base, "val_acc"))]
+    row("6a", "Wider hidden layers: a marginal accuracy gain.",
+        f"final validation accuracy minus the base's, seed by seed; holds if above zero and at most {MARGINAL}",
+        wide_gain, slight_gain(wide_gain))
+    wide_ratio = [a / b - 1 for a, b in zip(final(wide, "val_loss"), final(base, "val_loss"))]
+    row("6b", "Wider hidden layers: the loss similar to the base.",
+        f"final validation loss relative to the base's, minus 1; holds if within ±{SIMILAR}", wide_ratio,
+        each_seed([abs(x) <= SIMILAR for x in wide_ratio]))
+
+    fails = final(fadam, "val_acc")
+    row("7", "Adam + lr 0.1 + wide + dropout fails.",
+        "final validation accuracy; holds if below 0.5 and below the base's", fails,
+        each_seed([a < 0.5 and a < b for a, b in zip(fails, final(base, "val_acc"))]))
+
+    best = {name: statistics.mean(final(r[name], "val_acc")) for name in EXPERIMENTS}
+    margin = [a - max(final(r[name], "val_acc")[i] for name in EXPERIMENTS if name != "08_final_sgd")
+              for i, a in enumerate(final(fsgd, "val_acc"))]
+    row("8a", "SGD + lr 0.1 + wide + dropout is the best experiment.",
+        "its final validation accuracy minus the best other experiment's, seed by seed; holds if positive",
+        margin, paired(margin), "runner-up by mean: " + max((n for n in best if n != "08_final_sgd"), key=best.get))
+    fsgd_loss = final(fsgd, "train_loss")
+    row("8b", "Final SGD: loss below 0.15.", "training loss at the last epoch < 0.15", fsgd_loss,
+        each_seed([v < 0.15 for v in fsgd_loss]), f"validation loss: {spread(final(fsgd, 'val_loss'))}")
+    fsgd_acc = final(fsgd, "train_acc")
+    row("8c", "Final SGD: accuracy near 0.95.", f"training accuracy at the last epoch within {NEAR} of 0.95",
+        fsgd_acc, each_seed([abs(a - 0.95) <= NEAR for a in fsgd_acc]),
+        f"validation accuracy: {spread(final(fsgd, 'val_acc'))}")
+    return rows
+
+
+def results_table(r: dict) -> list[str]:
+    lines = ["| experiment | final validation accuracy | best validation accuracy (epoch) | final training loss "
+             "| wall time per run |", "|---|---|---|---|---|"]
+    for name in EXPERIMENTS:
+        record = r[name]
+        mean_curve = [statistics.mean(values) for values in zip(*curves(record, "val_acc"))]
+        best = max(range(len(mean_curve)), key=mean_curve.__getitem__)
+        lines.append(f"| {name} | {spread(final(record, 'val_acc'))} | {mean_curve[best]:.3f} ({best + 1}) | "
+                     f"{spread(final(record, 'train_loss'))} | "
+                     f"{statistics.mean(run['seconds'] for run in record['runs']):.0f} s |")
+    return lines
+
+
+def overview(r: dict, path: Path) -> None:
+    """Validation loss and accuracy of every experiment on one pair of axes."""
+    fig, axes = common.pyplot().subplots(1, 2, figsize=(12, 5.2), layout="constrained")
+    for i, name in enumerate(EXPERIMENTS):
+        for ax, key in zip(axes, ("val_loss", "val_acc")):
+            values = curves(r[name], key)
+            mean = [statistics.mean(v) for v in zip(*values)]
+            epochs = range(1, len(mean) + 1)
+            ax.plot(epochs, mean, color=f"C{i}", lw=1.8, label=name, ls="--" if name.startswith("07") else "-")
+            if len(values) > 1:
+                ax.fill_between(epochs, [min(v) for v in zip(*values)], [max(v) for v in zip(*values)],
+                                color=f"C{i}", alpha=0.15, lw=0)
+    axes[0].set(xlabel="epoch", ylabel="validation cross-entropy loss", ylim=(0, 2.5))
+    axes[1].set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    seeds = len(r["01_base"]["runs"])
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=8.5,
+               title=f"mean of {seeds} seeds, band: lowest to highest seed" if seeds > 1 else None,
+               title_fontsize=8.5)
+    fig.suptitle("All eight experiments on the validation set")
+    common.save_figure(fig, path)
+
+
+def confusion(record: dict, path: Path) -> None:
+    """The validation confusion matrix of the final models, summed over seeds, as shares of each true class."""
+    total = [[sum(run["confusion"][i][j] for run in record["runs"]) for j in range(10)] for i in range(10)]
+    shares = [[count / sum(row) for count in row] for row in total]
+    fig, ax = common.pyplot().subplots(figsize=(7.5, 6.5), constrained_layout=True)
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for i in range(10):
+        for j in range(10):
+            if shares[i][j] >= 0.005:
+                ax.text(j, i, f"{shares[i][j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if shares[i][j] > 0.6 else "black")
+    ax.set_xticks(range(10), common.CLASSES, rotation=45, ha="right")
+    ax.set_yticks(range(10), common.CLASSES)
+    ax.set(xlabel="predicted class", ylabel="true class")
+    fig.colorbar(image, ax=ax, label="share of the true class")
+    runs = len(record["runs"])
+    ax.set_title(f"{record['experiment']}: validation confusion after the last epoch"
+                 + (f"\n(summed over {runs} seeds)" if runs > 1 else ""))
+    common.save_figure(fig, path)
+
+
+def load(folder: Path) -> dict:
+    missing = [name for name in EXPERIMENTS if not (folder / f"{name}.json").is_file()]
+    if missing:
+        raise common.UserError(f"{folder} lacks the results of {', '.join(missing)}; run make all first")
+    return {name: json.loads((folder / f"{name}.json").read_text()) for name in EXPERIMENTS}
+
+
+def write_report(r: dict, path: Path) -> list[dict]:
+    rows = claims(r)
+    seeds = sorted({len(record["runs"]) for record in r.values()})
+    text = "\n".join([
+        "# Reproduction of the report's claims",
+        "",
+        "Written by `report.py` from `results/*.json` (seeds per experiment: "
+        f"{', '.join(map(str, seeds))}); every number below is measured, none is copied from the report.",
+        "",
+        *METHOD,
+        "",
+        "## Claims",
+        "",
+        "| # | the report says | measured as | measured: mean ± sd [min, max] | verdict |",
+        "|---|---|---|---|---|",
+        *(f"| {c['number']} | {c['statement']} | {c['measure']}"
+          f"{'. ' + c['note'] if c['note'] else ''} | {c['measured']} | **{c['verdict']}** |" for c in rows),
+        "",
+        "## Results",
+        "",
+        *results_table(r),
+        "",
+        "![All experiments](figures/overview.png)",
+        "",
+        "![Confusion matrix of the final SGD model](figures/confusion_08_final_sgd.png)",
+        "",
+    ])
+    common.write_atomically(path, lambda f: f.write(text.encode()))
+    return rows
+
+
+RESULTS_BEGIN, RESULTS_END = "<!-- results: written by report.py -->", "<!-- end of results -->"
+
+
+def update_readme(r: dict, path: Path) -> bool:
+    """Replace the results table between the markers in the README, if it has them."""
+    text = path.read_text() if path.is_file() else ""
+    if RESULTS_BEGIN not in text or RESULTS_END not in text:
+        return False
+    head, rest = text.split(RESULTS_BEGIN, 1)
+    tail = rest.split(RESULTS_END, 1)[1]
+    table = "\n".join([RESULTS_BEGIN, *results_table(r), RESULTS_END])
+    common.write_atomically(path, lambda f: f.write((head + table + tail).encode()))
+    return True
+
+
+METHOD = [
+    "## How the claims are read",
+    "",
+    "- **Which accuracy.** The report says *precisión* without saying on which set. Claims about a "
+    "configuration's accuracy are read on the validation set (the 10,000 test images), the one that says "
+    "how the model generalises; the statements the report makes about training (Adam's loss below 0.2 *en "
+    "entrenamiento*, the final SGD model's loss and accuracy) are read on the training set, measured correctly: "
+    "the whole set re-evaluated in eval mode after the epoch. The incorrect running curve is never used.",
+    "- **Which epoch.** *Ends*, *final* and unqualified figures mean the last epoch (30); *from epoch 5 on* means "
+    "epochs 5 to 30; *through epoch 30* means every epoch.",
+    f"- **Near, slight, similar.** *Near x*: within {NEAR} of x. *Slightly higher* and *marginal gain*: above "
+    f"zero and at most {MARGINAL}. *About the same* or *similar* loss: within {SIMILAR:.0%} of the base's.",
+    "- **Oscillation.** The number of epochs from 6 on in which validation accuracy falls below the epoch "
+    "before; *considerable* means at least 5 such falls, the largest at least 0.01.",
+    "- **Verdicts.** A statement about one configuration *holds* when every seed satisfies it, *does not hold* "
+    "when none does, and is *within noise* when the seeds disagree. A comparison between two configurations is "
+    "made seed by seed (the same seed gives both the same first weights and, at the same batch size, the "
+    "same batches): it *holds* when every difference has the claimed sign and their mean is more than twice "
+    "their standard deviation from zero, *does not hold* when the same is true of the opposite sign, and is "
+    "*within noise* otherwise. With one seed there is no noise to measure, and the verdicts say only what that "
+    "one run shows.",
+    "- **Configurations** are the report's, never tuned to make a claim hold; the batch size (32) is the one "
+    "thing the report does not state.",
+]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=common.ROOT / "results")
+    parser.add_argument("--out", type=Path, default=common.ROOT, help="folder for REPRODUCTION.md and figures/")
+    args = parser.parse_args()
+    try:
+        records = load(args.results)
+    except common.UserError as e:
+        sys.exit(f"report: error: {e}")
+    overview(records, args.out / "figures" / "overview.png")
+    confusion(records["08_final_sgd"], args.out / "figures" / "confusion_08_final_sgd.png")
+    for row in write_report(records, args.out / "REPRODUCTION.md"):
+        print(f"{row['number']:>3} {row['verdict']:<14} {row['measured']:<40} {row['statement']}")
+    print(f"wrote {args.out / 'REPRODUCTION.md'}")
+    if update_readme(records, args.out / "README.md"):
+        print(f"updated the results table in {args.out / 'README.md'}")
+
+
+if __name__ == "__main__":
+    main()
