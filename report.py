@@ -105,14 +105,17 @@ def claims(r: dict) -> list[dict]:
         "epochs the base needs to reach 0.8 validation accuracy minus the epochs Adam needs (never: last + 1); "
         "holds if positive", faster, paired(faster))
 
-    gain = [a - b for a, b in zip(final(nodrop, "val_acc"), final(base, "val_acc"))]
-    row("3a", "Without dropout: slightly higher accuracy than the base.",
-        f"final validation accuracy minus the base's, seed by seed; holds if above zero and at most {MARGINAL}",
-        gain, slight_gain(gain))
-    ratio = [a / b - 1 for a, b in zip(final(nodrop, "val_loss"), final(base, "val_loss"))]
-    row("3b", "Without dropout: the loss about the same as the base.",
-        f"final validation loss relative to the base's, minus 1; holds if within ±{SIMILAR}", ratio,
-        each_seed([abs(x) <= SIMILAR for x in ratio]))
+    def small_change_from_base(record, numbers, accuracy_statement, loss_statement):
+        """The report's verdict on dropout and on width alike: a slight accuracy gain, the loss about the same."""
+        gain = [a - b for a, b in zip(final(record, "val_acc"), final(base, "val_acc"))]
+        row(numbers[0], accuracy_statement, "final validation accuracy minus the base's, seed by seed; holds if "
+            f"above zero and at most {MARGINAL}", gain, slight_gain(gain))
+        ratio = [a / b - 1 for a, b in zip(final(record, "val_loss"), final(base, "val_loss"))]
+        row(numbers[1], loss_statement, f"final validation loss relative to the base's, minus 1; holds if within "
+            f"±{SIMILAR}", ratio, each_seed([abs(x) <= SIMILAR for x in ratio]))
+
+    small_change_from_base(nodrop, ("3a", "3b"), "Without dropout: slightly higher accuracy than the base.",
+                           "Without dropout: the loss about the same as the base.")
 
     big_loss = [min(c) for c in curves(big, "train_loss")]
     row("4a", "Batch 1000: the loss stays above 1.6 through epoch 30.", "lowest training loss over all epochs > 1.6",
@@ -141,14 +144,8 @@ def claims(r: dict) -> list[dict]:
         f"largest fall: {spread(largest)}; falls of the base's validation accuracy from epoch 6 on: "
         f"{spread(base_drops)}")
 
-    wide_gain = [a - b for a, b in zip(final(wide, "val_acc"), final(base, "val_acc"))]
-    row("6a", "Wider hidden layers: a marginal accuracy gain.",
-        f"final validation accuracy minus the base's, seed by seed; holds if above zero and at most {MARGINAL}",
-        wide_gain, slight_gain(wide_gain))
-    wide_ratio = [a / b - 1 for a, b in zip(final(wide, "val_loss"), final(base, "val_loss"))]
-    row("6b", "Wider hidden layers: the loss similar to the base.",
-        f"final validation loss relative to the base's, minus 1; holds if within ±{SIMILAR}", wide_ratio,
-        each_seed([abs(x) <= SIMILAR for x in wide_ratio]))
+    small_change_from_base(wide, ("6a", "6b"), "Wider hidden layers: a marginal accuracy gain.",
+                           "Wider hidden layers: the loss similar to the base.")
 
     fails = final(fadam, "val_acc")
     row("7", "Adam + lr 0.1 + wide + dropout fails.",

@@ -168,8 +168,7 @@ def write_raw_copy(source: Path, folder: Path) -> Path:
     """torchvision's FashionMNIST reads uncompressed files from <root>/FashionMNIST/raw/."""
     raw = folder / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
-    for name in sum(common.SPLIT_FILES.values(), ()):
-        path = common.locate_data(str(source))[name]
+    for name, path in common.find_files(source).items():
         (raw / name).write_bytes(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes())
     return folder
 
