@@ -1,21 +1,27 @@
-"""What the experiments share: data, model, training, evaluation, figure, results, command line.
+"""What the experiments share: configuration, model, training, evaluation, figure and results, command line, data.
 
-An experiment script is its docstring plus one call, `main(__file__, <what it changes from BASE>)`;
-see 01_base.py. Run `python common.py` to locate (or download) the data and print where it is.
+An experiment script is its docstring and one call, `common.main(__file__, <what it changes>)`: see 01_base.py.
+It changes fields of `Config` (`lr=0.1`), and may bring its own model or optimizer
+(`make_model=small_cnn`, `make_optimizer=sgd_with_momentum`): see the README's "A new experiment".
+Run `python common.py` to locate (or download) the data and print where it is.
 """
 from __future__ import annotations
 
 import argparse
-import ast
 import gzip
+import inspect
+import io
 import json
 import math
 import os
+import signal
 import struct
 import sys
+import threading
 import time
 import zlib
-from dataclasses import asdict, dataclass, replace
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
 
@@ -24,152 +30,118 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent
-PROJECT_DATA_DIR = ROOT / "data"
-DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-               "val": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
-HOW_TO_GET_DATA = ("install Debian's package (sudo apt-get install dataset-fashion-mnist) "
-                   "or run once with internet access, which downloads it into data/")
-
-
-@dataclass(frozen=True)
-class Config:
-    optimizer: str = "sgd"
-    lr: float = 1e-3
-    batch_size: int = 32          # the report gives none; 32 reproduces its curves, the course guide used 100
-    hidden: tuple = (128, 64)
-    dropout: float = 0.2
-    epochs: int = 30
-    seed: int = 0
-    device: str = "auto"
-
-
-BASE = Config()
 
 
 class UserError(Exception):
     """A problem the user can fix; printed as one line, without a traceback."""
 
 
-# ---------------------------------------------------------------- data
+# ---------------------------------------------------------------- configuration
 
-def read_idx(path: Path) -> torch.Tensor:
-    """An IDX file of unsigned bytes (the format Fashion-MNIST ships in), gzipped or not, as a uint8 tensor."""
+def positive(kind):
+    """An argparse type: a finite number above zero."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0 or not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+        return value
+    return parse
+
+
+def fraction(text):
+    """An argparse type: a number in [0, 1)."""
     try:
-        raw = path.read_bytes()
-        if path.suffix == ".gz":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as e:
-        raise UserError(f"{path} is damaged ({e}); delete it and get the data again: {HOW_TO_GET_DATA}") from None
-    ndim = raw[3] if len(raw) >= 4 else 0
-    if raw[:3] != b"\x00\x00\x08" or not 1 <= ndim <= 3:
-        raise UserError(f"{path} is not an IDX file of bytes; delete it and get the data again: {HOW_TO_GET_DATA}")
-    start = 4 + 4 * ndim
-    shape = struct.unpack(f">{ndim}I", raw[4:start]) if len(raw) >= start else ()
-    if len(raw) != start + math.prod(shape) or not shape:
-        raise UserError(f"{path} is truncated or corrupt: {len(raw)} bytes where its header promises "
-                        f"{start + math.prod(shape) if shape else 'more'}; delete it and get the data again: "
-                        f"{HOW_TO_GET_DATA}")
-    return torch.frombuffer(bytearray(raw), dtype=torch.uint8, offset=start).view(shape)
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
+    return value
 
 
-def find_files(folder: Path) -> dict[str, Path] | None:
-    """The four Fashion-MNIST files in `folder` (flat or torchvision's FashionMNIST/raw/, gzipped or not)."""
-    found = {}
-    for name in sum(SPLIT_FILES.values(), ()):
-        for candidate in (folder / sub / (name + ext) for sub in ("", "FashionMNIST/raw") for ext in ("", ".gz")):
-            if candidate.is_file():
-                found[name] = candidate
-                break
-    if not found:
-        return None
-    missing = [name for name in sum(SPLIT_FILES.values(), ()) if name not in found]
-    if missing:
-        raise UserError(f"{folder} holds only some of the Fashion-MNIST files (missing {', '.join(missing)}); "
-                        f"add them or remove that folder's files so the data can be fetched again")
-    return found
+def flag(default, help, **argparse_options):
+    """A field of Config that is also a command-line flag (batch_size: --batch-size)."""
+    return field(default=default, metadata=dict(help=help, **argparse_options))
 
 
-def data_places(data_dir: str | None) -> list[Path]:
-    places = [Path(data_dir)] if data_dir else []
-    if os.environ.get("FASHION_MNIST_DIR"):
-        places.append(Path(os.environ["FASHION_MNIST_DIR"]))
-    return places + [PROJECT_DATA_DIR, DEBIAN_DATA_DIR]
+@dataclass(frozen=True)
+class Config:
+    """One training run. A script changes some fields from these defaults, the report's base; flags change any."""
+    optimizer: str = flag("sgd", "what the default make_optimizer builds: plain SGD (no momentum) or Adam",
+                          choices=("sgd", "adam"))
+    lr: float = flag(1e-3, "learning rate", type=positive(float))
+    batch_size: int = flag(32, "the report gives none; 32 fits its curves, the course guide used 100",
+                           type=positive(int))
+    hidden: tuple = flag((128, 64), "sizes of the MLP's hidden layers", type=positive(int), nargs="+")
+    dropout: float = flag(0.2, "dropout after each hidden layer", type=fraction)
+    epochs: int = flag(30, "passes over the training set", type=positive(int))
+    seed: int = flag(0, "sets the first weights, the dropout masks and the batch order", type=int)
+    threads: int = flag(1, "CPU threads for this training. A batch-32 MLP gains nothing from more, so the lab "
+                        "runs one training per core instead; the count changes the last digits of the results",
+                        type=positive(int))
+    device: str = flag("auto", "auto: cuda, then mps, then cpu", choices=("auto", "cpu", "cuda", "mps"))
 
 
-def download(folder: Path) -> None:
-    from torchvision.datasets import FashionMNIST  # only here: importing torchvision costs a second
-    FashionMNIST(root=str(folder), train=True, download=True)
+# ---------------------------------------------------------------- model and optimizer
 
-
-def locate_data(data_dir: str | None = None) -> dict[str, Path]:
-    """The first place that holds the data; a download into data/ when none does."""
-    places = data_places(data_dir)
-    for place in places:
-        files = find_files(place.expanduser())
-        if files:
-            return files
-    print(f"Fashion-MNIST is in none of {', '.join(map(str, places))}; downloading it into {PROJECT_DATA_DIR}",
-          file=sys.stderr)
-    try:
-        download(PROJECT_DATA_DIR)
-    except Exception as e:  # noqa: BLE001: any failure here has the same remedy
-        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__  # torchvision: cause last
-        raise UserError(f"Fashion-MNIST was not found in {', '.join(map(str, places))} and the download failed "
-                        f"({reason}); {HOW_TO_GET_DATA}, or point --data-dir or FASHION_MNIST_DIR "
-                        f"at a folder that holds the four files") from None
-    return find_files(PROJECT_DATA_DIR)
-
-
-@dataclass
-class Data:
-    train_x: torch.Tensor  # float32 [N, 784] in [0, 1]
-    train_y: torch.Tensor  # int64 [N] in 0..9
-    val_x: torch.Tensor
-    val_y: torch.Tensor
-    source: Path
-
-
-def load_split(images_path: Path, labels_path: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    images, labels = read_idx(images_path), read_idx(labels_path)
-    if images.dim() != 3 or images.shape[1:] != (28, 28):
-        raise UserError(f"{images_path} holds {tuple(images.shape)}, not 28x28 images")
-    if labels.dim() != 1 or len(labels) != len(images):
-        raise UserError(f"{labels_path} holds {tuple(labels.shape)} labels for {len(images)} images")
-    if labels.max() > 9:
-        raise UserError(f"{labels_path} holds label {labels.max().item()}; Fashion-MNIST has classes 0-9")
-    return images.reshape(len(images), 784).float().div_(255), labels.long()
-
-
-def load_data(data_dir: str | None = None, device: str | torch.device = "cpu") -> Data:
-    """Both splits, each held whole as one tensor on `device` so that batches are drawn by index."""
-    files = locate_data(data_dir)
-    splits = [load_split(*(files[name] for name in SPLIT_FILES[split])) for split in ("train", "val")]
-    (train_x, train_y), (val_x, val_y) = [(x.to(device), y.to(device)) for x, y in splits]
-    return Data(train_x, train_y, val_x, val_y, files["train-images-idx3-ubyte"].parent)
-
-
-# ---------------------------------------------------------------- model, training, evaluation
-
-def make_model(hidden=BASE.hidden, dropout=BASE.dropout) -> nn.Sequential:
+def make_model(config: Config) -> nn.Module:
+    """The report's MLP: 784 pixels in, ReLU hidden layers of `config.hidden` units, dropout after each, 10 out."""
     layers, width = [], 784
-    for size in hidden:
-        layers += [nn.Linear(width, size), nn.ReLU()] + ([nn.Dropout(dropout)] if dropout else [])
+    for size in config.hidden:
+        layers += [nn.Linear(width, size), nn.ReLU()] + ([nn.Dropout(config.dropout)] if config.dropout else [])
         width = size
     return nn.Sequential(*layers, nn.Linear(width, 10))
 
 
-def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
-    params = list(params)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr)  # plain SGD, no momentum, as in the report
-    if name == "adam":
-        # Fused: one pass over each tensor per step instead of a dozen; 16-27% faster epochs on a 2-core CPU
-        # (bench/RESULTS.md). PyTorch has the fused kernel for CPU and CUDA only.
-        return torch.optim.Adam(params, lr=lr, fused=params[0].device.type in ("cpu", "cuda"))
-    raise UserError(f"unknown optimizer {name!r}; use sgd or adam")
+def make_optimizer(parameters, config: Config) -> torch.optim.Optimizer:
+    """The report's optimizers: plain SGD (no momentum) or Adam, at `config.lr`."""
+    parameters = list(parameters)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=config.lr)
+    if config.optimizer == "adam":
+        # Fused: all of Adam's arithmetic for a tensor in one kernel instead of a dozen operators, faster on
+        # the CPU (bench/RESULTS.md). PyTorch has the fused kernel for CPU and CUDA only.
+        return torch.optim.Adam(parameters, lr=config.lr, fused=parameters[0].device.type in ("cpu", "cuda"))
+    raise UserError(f"unknown optimizer {config.optimizer!r}; use sgd or adam, or pass your own make_optimizer")
+
+
+# ---------------------------------------------------------------- training and evaluation
+
+HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "running_loss", "running_acc", "epoch_seconds")
+
+
+def train(config: Config, data: Data, make_model=make_model, make_optimizer=make_optimizer,
+          log=partial(print, flush=True)):
+    """Train one model from `config.seed`: the model, its optimizer and the history of every per-epoch figure."""
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)  # the one place randomness is seeded: first weights and dropout masks
+    shuffle = torch.Generator().manual_seed(config.seed)  # own stream: the same batches whatever the model draws
+    model = make_model(config).to(data.train_x.device)
+    optimizer = make_optimizer(model.parameters(), config)
+    history = {key: [] for key in HISTORY_KEYS}
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        running_loss, running_acc = train_epoch(model, optimizer, data.train_x, data.train_y, config.batch_size,
+                                                shuffle)
+        train_loss, train_acc = evaluate(model, data.train_x, data.train_y)
+        val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
+        epoch_seconds = time.perf_counter() - started  # evaluate's .item() has waited for the device
+        figures = dict(train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
+                       running_loss=running_loss, running_acc=running_acc, epoch_seconds=epoch_seconds)
+        if not all(map(math.isfinite, figures.values())):
+            raise UserError(f"training diverged: the loss is not finite at epoch {epoch} (lr {config.lr:g}); "
+                            f"try a smaller --lr")
+        for key, value in figures.items():
+            history[key].append(value)
+        log(f"epoch {epoch:3d}/{config.epochs}  train loss {train_loss:.4f} acc {train_acc:.4f}  "
+            f"val loss {val_loss:.4f} acc {val_acc:.4f}  (running {running_loss:.4f} {running_acc:.4f})  "
+            f"{epoch_seconds:.1f}s")
+    return model, optimizer, history
 
 
 def train_epoch(model, optimizer, x, y, batch_size: int, generator: torch.Generator) -> tuple[float, float]:
@@ -198,172 +170,128 @@ def train_epoch(model, optimizer, x, y, batch_size: int, generator: torch.Genera
 
 
 @torch.inference_mode()
-def evaluate(model, x, y, chunk: int = 10_000) -> tuple[float, float]:
-    """Mean loss and accuracy over all of (x, y), in eval mode (no dropout), weights fixed."""
+def logits_in_chunks(model, x, chunk: int = 10_000):
+    """The model's outputs over all of x, in eval mode (no dropout), a chunk at a time to bound memory."""
     model.eval()
+    for start in range(0, len(x), chunk):
+        yield x[start:start + chunk], model(x[start:start + chunk])
+
+
+@torch.inference_mode()
+def evaluate(model, x, y, chunk: int = 10_000) -> tuple[float, float]:
+    """Mean loss and accuracy over all of (x, y), in eval mode, weights fixed: the correct figures."""
     loss_sum = torch.zeros((), device=x.device)
     correct = torch.zeros((), dtype=torch.long, device=x.device)
-    for start in range(0, len(x), chunk):
-        logits = model(x[start:start + chunk])
-        targets = y[start:start + chunk]
+    start = 0
+    for inputs, logits in logits_in_chunks(model, x, chunk):
+        targets = y[start:start + len(inputs)]
+        start += len(inputs)
         loss_sum += F.cross_entropy(logits, targets, reduction="sum")
         correct += (logits.argmax(1) == targets).sum()
     return loss_sum.item() / len(x), correct.item() / len(x)
 
 
-HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "running_loss", "running_acc", "epoch_seconds")
-
-
 def confusion_matrix(model, x, y) -> list[list[int]]:
     """Counts of (true class, predicted class) over (x, y), in eval mode."""
-    model.eval()
-    with torch.inference_mode():
-        predicted = torch.cat([model(x[start:start + 10_000]).argmax(1) for start in range(0, len(x), 10_000)])
+    predicted = torch.cat([logits.argmax(1) for _, logits in logits_in_chunks(model, x)])
     return torch.bincount(y * 10 + predicted, minlength=100).reshape(10, 10).tolist()
 
 
-def train(config: Config, data: Data, seed: int, log=partial(print, flush=True)) -> tuple[nn.Module, dict]:
-    """Train one model from `seed`: the model, and the history of every per-epoch figure."""
-    torch.manual_seed(seed)  # the one place randomness is seeded: initial weights and dropout masks
-    shuffle = torch.Generator().manual_seed(seed)  # own stream: same batches whatever the model draws
-    model = make_model(config.hidden, config.dropout).to(data.train_x.device)
-    optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
-    history = {key: [] for key in HISTORY_KEYS}
-    for epoch in range(1, config.epochs + 1):
-        started = time.perf_counter()
-        running = train_epoch(model, optimizer, data.train_x, data.train_y, config.batch_size, shuffle)
-        measured = evaluate(model, data.train_x, data.train_y) + evaluate(model, data.val_x, data.val_y)
-        seconds = time.perf_counter() - started  # .item() above has waited for the device
-        if not all(math.isfinite(v) for v in running + measured):
-            raise UserError(f"training diverged: the loss is not finite at epoch {epoch} (lr {config.lr:g}, "
-                            f"{config.optimizer}); try a smaller --lr")
-        for key, value in zip(HISTORY_KEYS, measured + running + (seconds,)):
-            history[key].append(value)
-        log(f"epoch {epoch:3d}/{config.epochs}  train loss {measured[0]:.4f} acc {measured[1]:.4f}  "
-            f"val loss {measured[2]:.4f} acc {measured[3]:.4f}  "
-            f"(running {running[0]:.4f} {running[1]:.4f})  {seconds:.1f}s")
-    return model, history
-
-
-# ---------------------------------------------------------------- outputs
-
-CURVES = (  # history key prefix, legend, line style
-    ("train", "training (whole set, eval mode, after the epoch)", dict(color="C0", lw=2)),
-    ("val", "validation (test set)", dict(color="C1", lw=2)),
-    ("running", "INCORRECT training: running mean over the epoch's batches\n(dropout on, weights moving)",
-     dict(color="0.45", lw=1.2, ls="--", marker="x", ms=4)),
-)
-
-
-def describe(config: Config) -> str:
-    hidden = "-".join(map(str, config.hidden))
-    optimizer = {"sgd": "SGD", "adam": "Adam"}[config.optimizer]
-    return f"{optimizer} lr {config.lr:g}, batch {config.batch_size}, hidden {hidden}, dropout {config.dropout:g}"
-
-
-def pyplot():
-    import matplotlib
-    matplotlib.use("Agg")  # files only, no window: the same on a laptop, a server and CI
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def draw(name: str, config: Config, runs: list[dict]):
-    """Loss and accuracy per epoch, three curves each; with several runs, the mean and a min-max band."""
-    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4.9), layout="constrained")
-    for ax, metric, label in zip(axes, ("loss", "acc"), ("cross-entropy loss", "accuracy")):
-        for prefix, legend, style in CURVES:
-            curves = torch.tensor([run["history"][f"{prefix}_{metric}"] for run in runs], dtype=torch.float64)
-            epochs = range(1, curves.shape[1] + 1)
-            ax.plot(epochs, curves.mean(0), label=legend, **style)
-            if len(runs) > 1:
-                ax.fill_between(epochs, curves.min(0).values, curves.max(0).values, color=style["color"],
-                                alpha=0.2, lw=0)
-        ax.set(xlabel="epoch", ylabel=label)
-        ax.grid(alpha=0.3)
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8.5,
-               title=f"mean of {len(runs)} seeds, band: lowest to highest seed" if len(runs) > 1 else None,
-               title_fontsize=8.5)
-    fig.suptitle(f"{name}: {describe(config)}")
-    return fig
-
-
-def save_figure(fig, path: Path) -> None:
-    write_atomically(path, lambda f: fig.savefig(f, format="png", dpi=150))
-    pyplot().close(fig)
-
-
-def write_atomically(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, so `path` is whole or absent, never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as f:
-            write(f)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def save_results(path: Path, name: str, config: Config, runs: list[dict], **extra) -> None:
-    record = {"experiment": name, "config": {**asdict(config), "hidden": list(config.hidden)}, **extra,
-              "runs": runs}
-    write_atomically(path, lambda f: f.write((json.dumps(record, indent=1) + "\n").encode()))
-
-
-# ---------------------------------------------------------------- command line
-
-def _positive(kind):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not value > 0 or not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-        return value
-    return parse
-
-
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
-    return value
-
+# ---------------------------------------------------------------- one experiment, from the command line
 
 QUICK = dict(epochs=2, train_size=2000, val_size=1000)
 
 
-def parse_args(name: str, config: Config, description: str | None, argv=None) -> argparse.Namespace:
+def experiment_names(folder: Path = ROOT) -> list[str]:
+    """Every experiment here: each file named like 01_base.py is one, the report's eight and any added."""
+    return sorted(path.stem for path in folder.glob("[0-9][0-9]_*.py"))
+
+
+def main(script: str, make_model=make_model, make_optimizer=make_optimizer, **changes) -> None:
+    """Run the experiment of `script`: its file name names the run, its docstring describes it, and it
+    trains Config with `changes`, flags on top, using `make_model(config)` and `make_optimizer(parameters, config)`."""
+    name = Path(script).stem
+    description = sys.modules["__main__"].__doc__
+    try:
+        config = replace(Config(), **changes)
+    except TypeError:
+        unknown = sorted(set(changes) - {f.name for f in fields(Config)})
+        sys.exit(f"{name}: error: main() got {', '.join(unknown)}, which Config does not have; it has "
+                 f"{', '.join(f.name for f in fields(Config))}")
+    config, options = parse_args(name, config, description)
+    files = {}
+    try:
+        record, out = run_experiment(name, config, options, make_model, make_optimizer)
+        files = outputs(record, out)
+        write_together(files)
+    except UserError as e:
+        sys.exit(f"{name}: error: {e}")
+    except KeyboardInterrupt:
+        written = files and all(path.is_file() and path.read_bytes() == content for path, content in files.items())
+        sys.exit(f"{name}: interrupted; " + (f"it had written {' and '.join(map(str, files))}" if written else
+                                              "nothing was written"))
+    print(f"{name}: wrote {' and '.join(map(str, files))}")
+
+
+def parse_args(name: str, config: Config, description: str | None, argv=None) -> tuple[Config, argparse.Namespace]:
+    """Config's fields as flags, defaulting to `config`; returns the config they make and the other options."""
     p = argparse.ArgumentParser(prog=f"{name}.py", description=description,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--epochs", type=_positive(int), default=config.epochs)
-    p.add_argument("--batch-size", type=_positive(int), default=config.batch_size)
-    p.add_argument("--lr", type=_positive(float), default=config.lr, help="learning rate")
-    p.add_argument("--optimizer", choices=("sgd", "adam"), default=config.optimizer)
-    p.add_argument("--hidden", type=_positive(int), nargs="+", default=list(config.hidden),
-                   help="sizes of the hidden layers")
-    p.add_argument("--dropout", type=_fraction, default=config.dropout, help="after each hidden layer")
-    p.add_argument("--seed", type=int, default=config.seed)
-    p.add_argument("--seeds", type=_positive(int), default=1,
+    for f in fields(Config):
+        p.add_argument("--" + f.name.replace("_", "-"), default=getattr(config, f.name), **f.metadata)
+    p.add_argument("--seeds", type=positive(int), default=1,
                    help="independent runs, from seeds seed, seed+1, ...; figures show their mean and range")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=config.device,
-                   help="auto: cuda, then mps, then cpu")
-    p.add_argument("--data-dir", help="folder with the four Fashion-MNIST files; searched first, then "
-                   f"$FASHION_MNIST_DIR, {PROJECT_DATA_DIR}, {DEBIAN_DATA_DIR}")
+    p.add_argument("--data-dir", help="folder with the four Fashion-MNIST files; when not given: "
+                   f"$FASHION_MNIST_DIR, then {PROJECT_DATA_DIR}, then {DEBIAN_DATA_DIR}")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for figures/ and results/ (default: the project, or scratch/ with --quick)")
     p.add_argument("--quick", action="store_true",
                    help=f"smoke run: at most {QUICK['epochs']} epochs on {QUICK['train_size']} training and "
                         f"{QUICK['val_size']} validation images, written under scratch/")
     args = p.parse_args(argv)
+    config = replace(config, **{f.name: as_field(getattr(args, f.name)) for f in fields(Config)})
     if args.quick:
-        args.epochs = min(args.epochs, QUICK["epochs"])
-    return args
+        config = replace(config, epochs=min(config.epochs, QUICK["epochs"]))
+    return config, args
+
+
+def as_field(value):
+    return tuple(value) if isinstance(value, list) else value  # argparse's nargs gives lists; Config holds tuples
+
+
+def run_experiment(name: str, config: Config, options: argparse.Namespace, make_model=make_model,
+                   make_optimizer=make_optimizer) -> tuple[dict, Path]:
+    """Every check that can fail before training, then the trainings: the results record and the output folder."""
+    device = resolve_device(config.device)
+    config = replace(config, device=device.type)
+    out = options.out or (ROOT / "scratch" if options.quick else ROOT)
+    check_writable(out / "figures", out / "results")
+    data = load_data(options.data_dir, device)
+    if options.quick:
+        data = replace(data, train_x=data.train_x[:QUICK["train_size"]], train_y=data.train_y[:QUICK["train_size"]],
+                       val_x=data.val_x[:QUICK["val_size"]], val_y=data.val_y[:QUICK["val_size"]])
+    print(f"{name}: {' '.join(f'{k}={v}' for k, v in asdict(config).items())} seeds={options.seeds}")
+    print(f"data: {data.source} ({len(data.train_x)} training, {len(data.val_x)} validation images)", flush=True)
+    record = dict(experiment=name, config=asdict(config), seeds=options.seeds, torch=torch.__version__,
+                  data=dict(source=str(data.source), train_size=len(data.train_x), val_size=len(data.val_x)), runs=[])
+    for seed in range(config.seed, config.seed + options.seeds):
+        if options.seeds > 1:
+            print(f"seed {seed}")
+        started = time.perf_counter()
+        model, optimizer, history = train(replace(config, seed=seed), data, make_model, make_optimizer)
+        record["runs"].append(dict(seed=seed, seconds=round(time.perf_counter() - started, 2), history=history,
+                                   confusion=confusion_matrix(model, data.val_x, data.val_y)))
+        record.update(model=describe_model(model), parameters=sum(p.numel() for p in model.parameters()),
+                      layers=str(model), optimizer=describe_optimizer(optimizer))
+        print(f"{name}: seed {seed}: {summary(record['runs'][-1])}")
+    return record, out
+
+
+def summary(run: dict) -> str:
+    history = run["history"]
+    best = max(range(len(history["val_acc"])), key=history["val_acc"].__getitem__)
+    return (f"final validation accuracy {history['val_acc'][-1]:.4f} (best {history['val_acc'][best]:.4f} at epoch "
+            f"{best + 1}), training loss {history['train_loss'][-1]:.4f}, {run['seconds']:.1f}s")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -375,49 +303,287 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def run_experiment(name: str, config: Config, args: argparse.Namespace) -> dict:
-    config = replace(config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-                     hidden=tuple(args.hidden), dropout=args.dropout, seed=args.seed)
-    device = resolve_device(args.device)
-    config = replace(config, device=device.type)
-    data = load_data(args.data_dir, device)
-    if args.quick:
-        data = replace(data, train_x=data.train_x[:QUICK["train_size"]], train_y=data.train_y[:QUICK["train_size"]],
-                       val_x=data.val_x[:QUICK["val_size"]], val_y=data.val_y[:QUICK["val_size"]])
-    out = args.out or (ROOT / "scratch" if args.quick else ROOT)
-    print(f"{name}: {' '.join(f'{k}={v}' for k, v in asdict(config).items())} seeds={args.seeds}")
-    print(f"data: {data.source} ({len(data.train_x)} training, {len(data.val_x)} validation images)")
-    runs = []
-    for seed in range(config.seed, config.seed + args.seeds):
-        if args.seeds > 1:
-            print(f"seed {seed}")
-        started = time.perf_counter()
-        model, history = train(config, data, seed)
-        runs.append({"seed": seed, "seconds": round(time.perf_counter() - started, 2), "history": history,
-                     "confusion": confusion_matrix(model, data.val_x, data.val_y)})
-        best = max(range(config.epochs), key=lambda i: history["val_acc"][i])
-        print(f"{name}: seed {seed}: final validation accuracy {history['val_acc'][-1]:.4f} (best "
-              f"{history['val_acc'][best]:.4f} at epoch {best + 1}), training loss {history['train_loss'][-1]:.4f}, "
-              f"{runs[-1]['seconds']:.1f}s")
-    figure, results = out / "figures" / f"{name}.png", out / "results" / f"{name}.json"
-    save_figure(draw(name, config, runs), figure)
-    save_results(results, name, config, runs, seeds=args.seeds, torch=torch.__version__,
-                 data={"source": str(data.source), "train_size": len(data.train_x), "val_size": len(data.val_x)})
-    print(f"{name}: wrote {figure} and {results}")
-    return runs
+def describe_model(model: nn.Module) -> str:
+    """One line: "MLP 784-128-64-10, ReLU, dropout 0.2" for the report's kind of model, else its layers in order."""
+    layers = [m for m in model.modules() if not list(m.children())]
+    linear = [m for m in layers if isinstance(m, nn.Linear)]
+    if linear and all(isinstance(m, (nn.Linear, nn.ReLU, nn.Dropout, nn.Flatten)) for m in layers):
+        widths = "-".join(map(str, [linear[0].in_features] + [m.out_features for m in linear]))
+        rates = sorted({m.p for m in layers if isinstance(m, nn.Dropout)})
+        return f"MLP {widths}, ReLU, " + (f"dropout {', '.join(f'{p:g}' for p in rates)}" if rates else "no dropout")
+
+    def layer(m):
+        if isinstance(m, nn.Linear):
+            return f"Linear {m.in_features}→{m.out_features}"
+        if isinstance(m, nn.Conv2d):
+            return f"Conv2d {m.in_channels}→{m.out_channels} {'x'.join(map(str, m.kernel_size))}"
+        if isinstance(m, nn.modules.dropout._DropoutNd):
+            return f"{type(m).__name__} {m.p:g}"
+        return type(m).__name__
+    return ", ".join(map(layer, layers))
 
 
-def main(script: str, **changes) -> None:
-    """Run the experiment of `script` (its file name names the run): BASE with `changes`, flags on top."""
-    name = Path(script).stem
-    description = ast.get_docstring(ast.parse(Path(script).read_text()))
-    args = parse_args(name, replace(BASE, **changes), description)
+IMPLEMENTATION_CHOICES = {"foreach", "fused", "capturable", "differentiable"}  # same arithmetic, other kernels
+
+
+def describe_optimizer(optimizer: torch.optim.Optimizer) -> str:
+    """One line: the class, its lr, and every setting that differs from the class's default ("SGD lr 0.01, momentum 0.9")."""
+    signature = inspect.signature(type(optimizer).__init__).parameters
+    settings = [f"lr {float(optimizer.defaults['lr']):g}"] + [
+        f"{key.replace('_', ' ')} {value:g}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
+        for key, value in optimizer.defaults.items()
+        if key != "lr" and key not in IMPLEMENTATION_CHOICES and key in signature and value != signature[key].default]
+    return f"{type(optimizer).__name__} " + ", ".join(settings)
+
+
+# ---------------------------------------------------------------- figure and results
+
+CURVES = (  # history key prefix, legend, line style
+    ("train", "training (whole set, eval mode, after the epoch)", dict(color="C0", lw=2)),
+    ("val", "validation (test set)", dict(color="C1", lw=2)),
+    ("running", "INCORRECT training: running mean over the epoch's batches\n(dropout on, weights moving)",
+     dict(color="0.45", lw=1.2, ls="--", marker="x", ms=4)),
+)
+
+
+def pyplot():
+    import matplotlib
+    matplotlib.use("Agg")  # files only, no window: the same on a laptop, a server and CI
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def band(ax, curves: list[list[float]], **style) -> None:
+    """The mean of several runs' curves, and with more than one run a band from the lowest to the highest."""
+    values = torch.tensor(curves, dtype=torch.float64)
+    epochs = range(1, values.shape[1] + 1)
+    ax.plot(epochs, values.mean(0), **style)
+    if len(curves) > 1:
+        ax.fill_between(epochs, values.min(0).values, values.max(0).values, color=style["color"], alpha=0.2, lw=0)
+
+
+def seeds_legend(runs: int) -> str | None:
+    return f"mean of {runs} seeds, band: lowest to highest seed" if runs > 1 else None
+
+
+def draw(record: dict):
+    """Loss and accuracy per epoch, three curves each, titled with what ran."""
+    runs, config = record["runs"], record["config"]
+    fig, axes = pyplot().subplots(1, 2, figsize=(11, 5.2), layout="constrained")
+    for ax, metric, label in zip(axes, ("loss", "acc"), ("cross-entropy loss", "accuracy")):
+        for prefix, legend, style in CURVES:
+            band(ax, [run["history"][f"{prefix}_{metric}"] for run in runs], label=legend, **style)
+        ax.set(xlabel="epoch", ylabel=label)
+        ax.grid(alpha=0.3)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8.5,
+               title=seeds_legend(len(runs)), title_fontsize=8.5)
+    fig.suptitle(f"{record['experiment']}: {record['model']} ({record['parameters']:,} parameters)\n"
+                 f"{record['optimizer']}, batch {config['batch_size']}", fontsize=11)
+    return fig
+
+
+def figure_bytes(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=150)
+    pyplot().close(fig)
+    return buffer.getvalue()
+
+
+def json_bytes(record: dict) -> bytes:
+    return (json.dumps(record, indent=1) + "\n").encode()
+
+
+def outputs(record: dict, out: Path) -> dict[Path, bytes]:
+    """An experiment's figure and results, to be written together (`write_together`): both new, or both old."""
+    name = record["experiment"]
+    return {out / "figures" / f"{name}.png": figure_bytes(draw(record)),
+            out / "results" / f"{name}.json": json_bytes(record)}
+
+
+def write_together(files: dict[Path, bytes]) -> None:
+    """Write every file whole or leave every one as it was: each goes to a temporary file beside it first,
+    then all are moved into place at once, with Ctrl-C held back for those few microseconds."""
+    temporaries = {path: path.with_name(f".{path.name}.{os.getpid()}.tmp") for path in files}
     try:
-        run_experiment(name, replace(BASE, **changes), args)
-    except UserError as e:
-        sys.exit(f"{name}: error: {e}")
-    except KeyboardInterrupt:
-        sys.exit(f"{name}: interrupted; nothing was written")
+        for path, content in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporaries[path].write_bytes(content)
+        with interrupts_held():
+            for path, temporary in temporaries.items():
+                os.replace(temporary, path)
+    finally:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
+
+
+def update_section(path: Path, name: str, lines: list[str]) -> bool:
+    """Rewrite the lines between `<!-- NAME: ... -->` and `<!-- end of NAME -->` in a Markdown file, so that no
+    number in the README is typed by hand. False if the file or its markers are not there."""
+    text = path.read_text() if path.is_file() else ""
+    begin, end = f"<!-- {name}: ", f"<!-- end of {name} -->"
+    if begin not in text or end not in text.split(begin, 1)[1]:
+        return False
+    head, rest = text.split(begin, 1)
+    marker, tail = rest.split("\n", 1)[0], rest.split(end, 1)[1]
+    write_together({path: "\n".join([head + begin + marker, *lines, end + tail]).encode()})
+    return True
+
+
+def save_figure(fig, path: Path) -> None:
+    write_together({path: figure_bytes(fig)})
+
+
+@contextmanager
+def interrupts_held():
+    """Ctrl-C (and a polite kill) wait until the block is done, so it is never left half-way; then they act."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    caught = []
+    previous = {number: signal.signal(number, lambda number, frame: caught.append(number))
+                for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in caught[:1]:
+            signal.raise_signal(number)
+
+
+def check_writable(*folders: Path) -> None:
+    """Refuse now, before any training, an output folder that cannot be written; leave no trace of the check."""
+    for folder in folders:
+        created = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
+        probe = folder / f".write-check.{os.getpid()}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise UserError(f"cannot write to {folder} ({e.strerror or e}); choose another --out") from None
+        finally:
+            for path in created:
+                try:
+                    path.rmdir()
+                except OSError:
+                    break
+
+
+# ---------------------------------------------------------------- data
+
+PROJECT_DATA_DIR = ROOT / "data"
+DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
+SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+               "val": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+HOW_TO_GET_DATA = ("install Debian's package (sudo apt-get install dataset-fashion-mnist) "
+                   "or run once with internet access, which downloads it into data/")
+
+
+@dataclass
+class Data:
+    train_x: torch.Tensor  # float32 [N, 784] in [0, 1]
+    train_y: torch.Tensor  # int64 [N] in 0..9
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    source: Path
+
+
+def load_data(data_dir: str | None = None, device: str | torch.device = "cpu") -> Data:
+    """Both splits, each held whole as one tensor on `device` so that batches are drawn by index."""
+    files = locate_data(data_dir)
+    splits = [load_split(*(files[name] for name in SPLIT_FILES[split])) for split in ("train", "val")]
+    (train_x, train_y), (val_x, val_y) = [(x.to(device), y.to(device)) for x, y in splits]
+    return Data(train_x, train_y, val_x, val_y, files["train-images-idx3-ubyte"].parent)
+
+
+def load_split(images_path: Path, labels_path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.dim() != 3 or images.shape[1:] != (28, 28):
+        raise UserError(f"{images_path} holds {tuple(images.shape)}, not 28x28 images; "
+                        f"delete it and get the data again: {HOW_TO_GET_DATA}")
+    if labels.dim() != 1 or len(labels) != len(images):
+        raise UserError(f"{labels_path} holds {tuple(labels.shape)} labels for {len(images)} images; "
+                        f"delete it and get the data again: {HOW_TO_GET_DATA}")
+    if labels.max() > 9:
+        raise UserError(f"{labels_path} holds label {labels.max().item()}, and Fashion-MNIST has classes 0-9; "
+                        f"delete it and get the data again: {HOW_TO_GET_DATA}")
+    return images.reshape(len(images), 784).float().div_(255), labels.long()
+
+
+def locate_data(data_dir: str | None = None) -> dict[str, Path]:
+    """The four files: from the folder the user named (--data-dir, else $FASHION_MNIST_DIR), which is used or
+    refused, never passed over; else from data/ or Debian's folder; else downloaded into data/."""
+    named = [(data_dir, "--data-dir")] if data_dir else []
+    named += [(os.environ["FASHION_MNIST_DIR"], "FASHION_MNIST_DIR")] if os.environ.get("FASHION_MNIST_DIR") else []
+    for folder, who in named[:1]:
+        folder = Path(folder).expanduser()
+        if not folder.is_dir():
+            raise UserError(f"{who} names {folder}, which is not a folder; point it at the folder that holds "
+                            f"the four Fashion-MNIST files, or leave it out to use data/")
+        files = find_files(folder)
+        if not files:
+            raise UserError(f"{who} names {folder}, which holds none of the four Fashion-MNIST files "
+                            f"({', '.join(sum(SPLIT_FILES.values(), ()))}, gzipped or not); put them there, "
+                            f"or leave it out to use data/")
+        return files
+    places = [PROJECT_DATA_DIR, DEBIAN_DATA_DIR]
+    for place in places:
+        files = find_files(place)
+        if files:
+            return files
+    print(f"Fashion-MNIST is in none of {', '.join(map(str, places))}; downloading it into {PROJECT_DATA_DIR}",
+          file=sys.stderr)
+    try:
+        download(PROJECT_DATA_DIR)
+    except Exception as e:  # noqa: BLE001: any failure here has the same remedy
+        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__  # torchvision: cause last
+        raise UserError(f"Fashion-MNIST was not found in {', '.join(map(str, places))} and the download failed "
+                        f"({reason}); {HOW_TO_GET_DATA}, or point --data-dir or FASHION_MNIST_DIR "
+                        f"at a folder that holds the four files") from None
+    return find_files(PROJECT_DATA_DIR)
+
+
+def find_files(folder: Path) -> dict[str, Path] | None:
+    """The four Fashion-MNIST files in `folder` (flat or torchvision's FashionMNIST/raw/, gzipped or not)."""
+    found = {}
+    for name in sum(SPLIT_FILES.values(), ()):
+        for candidate in (folder / sub / (name + ext) for sub in ("", "FashionMNIST/raw") for ext in ("", ".gz")):
+            if candidate.is_file():
+                found[name] = candidate
+                break
+    if not found:
+        return None
+    missing = [name for name in sum(SPLIT_FILES.values(), ()) if name not in found]
+    if missing:
+        raise UserError(f"{folder} holds only some of the Fashion-MNIST files (missing {', '.join(missing)}); "
+                        f"add them or remove that folder's files so the data can be fetched again")
+    return found
+
+
+def download(folder: Path) -> None:
+    from torchvision.datasets import FashionMNIST  # only here: importing torchvision costs a second
+    FashionMNIST(root=str(folder), train=True, download=True)
+
+
+def read_idx(path: Path) -> torch.Tensor:
+    """An IDX file of unsigned bytes (the format Fashion-MNIST ships in), gzipped or not, as a uint8 tensor."""
+    try:
+        raw = path.read_bytes()
+        if path.suffix == ".gz":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as e:
+        raise UserError(f"{path} is damaged ({e}); delete it and get the data again: {HOW_TO_GET_DATA}") from None
+    ndim = raw[3] if len(raw) >= 4 else 0
+    if raw[:3] != b"\x00\x00\x08" or not 1 <= ndim <= 3:
+        raise UserError(f"{path} is not an IDX file of bytes; delete it and get the data again: {HOW_TO_GET_DATA}")
+    start = 4 + 4 * ndim
+    shape = struct.unpack(f">{ndim}I", raw[4:start]) if len(raw) >= start else ()
+    if len(raw) != start + math.prod(shape) or not shape:
+        raise UserError(f"{path} is truncated or corrupt: {len(raw)} bytes where its header promises "
+                        f"{start + math.prod(shape) if shape else 'more'}; delete it and get the data again: "
+                        f"{HOW_TO_GET_DATA}")
+    return torch.frombuffer(bytearray(raw), dtype=torch.uint8, offset=start).view(shape)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Checks each quantitative statement of the report against results/*.json and writes REPRODUCTION.md,
-figures/overview.png and figures/confusion_08_final_sgd.png. It trains nothing: run the experiments first.
+figures/overview.png and figures/confusion_08_final_sgd.png, and the README's tables between their markers.
+It trains nothing: run the experiments first. Every results file is an experiment of the tables and the
+overview, the report's eight and any added; the claims are the report's, about its eight.
 
     .venv/bin/python report.py [--results results] [--out .]     (or: make report)
 """
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import common
 
-EXPERIMENTS = ("01_base", "02_adam", "03_no_dropout", "04_batch1000", "05_lr01", "06_wide", "07_final_adam",
+REPORT_EXPERIMENTS = ("01_base", "02_adam", "03_no_dropout", "04_batch1000", "05_lr01", "06_wide", "07_final_adam",
                "08_final_sgd")
 HOLDS, FAILS, NOISE = "holds", "does not hold", "within noise"
 NEAR = 0.03          # "near x" means within 0.03 of x
@@ -75,7 +77,7 @@ def claims(r: dict) -> list[dict]:
         rows.append(dict(number=number, statement=statement, measure=measure, measured=spread(values),
                          verdict=verdict, note=note))
 
-    base, adam, nodrop, big, fast, wide, fadam, fsgd = (r[name] for name in EXPERIMENTS)
+    base, adam, nodrop, big, fast, wide, fadam, fsgd = (r[name] for name in REPORT_EXPERIMENTS)
     loss = curves(base, "train_loss")
     share = [(c[0] - c[4]) / (c[0] - c[-1]) for c in loss]
     row("1a", "Base: the loss falls sharply in the first 5 epochs, then levels off.",
@@ -152,8 +154,8 @@ def claims(r: dict) -> list[dict]:
         "final validation accuracy; holds if below 0.5 and below the base's", fails,
         each_seed([a < 0.5 and a < b for a, b in zip(fails, final(base, "val_acc"))]))
 
-    best = {name: statistics.mean(final(r[name], "val_acc")) for name in EXPERIMENTS}
-    margin = [a - max(final(r[name], "val_acc")[i] for name in EXPERIMENTS if name != "08_final_sgd")
+    best = {name: statistics.mean(final(r[name], "val_acc")) for name in REPORT_EXPERIMENTS}
+    margin = [a - max(final(r[name], "val_acc")[i] for name in REPORT_EXPERIMENTS if name != "08_final_sgd")
               for i, a in enumerate(final(fsgd, "val_acc"))]
     row("8a", "SGD + lr 0.1 + wide + dropout is the best experiment.",
         "its final validation accuracy minus the best other experiment's, seed by seed; holds if positive",
@@ -169,13 +171,13 @@ def claims(r: dict) -> list[dict]:
 
 
 def results_table(r: dict) -> list[str]:
-    lines = ["| experiment | final validation accuracy | best validation accuracy (epoch) | final training loss "
-             "| wall time per run |", "|---|---|---|---|---|"]
-    for name in EXPERIMENTS:
-        record = r[name]
+    lines = ["| experiment | what ran | final validation accuracy | best validation accuracy (epoch) "
+             "| final training loss | wall time per run |", "|---|---|---|---|---|---|"]
+    for name, record in r.items():
         mean_curve = [statistics.mean(values) for values in zip(*curves(record, "val_acc"))]
         best = max(range(len(mean_curve)), key=mean_curve.__getitem__)
-        lines.append(f"| {name} | {spread(final(record, 'val_acc'))} | {mean_curve[best]:.3f} ({best + 1}) | "
+        lines.append(f"| {name} | {record['model']}; {record['optimizer']}, batch {record['config']['batch_size']} | "
+                     f"{spread(final(record, 'val_acc'))} | {mean_curve[best]:.3f} ({best + 1}) | "
                      f"{spread(final(record, 'train_loss'))} | "
                      f"{statistics.mean(run['seconds'] for run in record['runs']):.0f} s |")
     return lines
@@ -183,25 +185,22 @@ def results_table(r: dict) -> list[str]:
 
 def overview(r: dict, path: Path) -> None:
     """Validation loss and accuracy of every experiment on one pair of axes."""
-    fig, axes = common.pyplot().subplots(1, 2, figsize=(12, 5.2), layout="constrained")
-    for i, name in enumerate(EXPERIMENTS):
+    fig, axes = common.pyplot().subplots(1, 2, figsize=(12, 5.6), layout="constrained")
+    for i, (name, record) in enumerate(r.items()):
+        # Ten colours, then the same colours dotted; the report's failure (07) dashed, as it is the odd one.
+        style = dict(color=f"C{i % 10}", lw=1.8, ls="--" if name.startswith("07_") else ":" if i >= 10 else "-")
         for ax, key in zip(axes, ("val_loss", "val_acc")):
-            values = curves(r[name], key)
-            mean = [statistics.mean(v) for v in zip(*values)]
-            epochs = range(1, len(mean) + 1)
-            ax.plot(epochs, mean, color=f"C{i}", lw=1.8, label=name, ls="--" if name.startswith("07") else "-")
-            if len(values) > 1:
-                ax.fill_between(epochs, [min(v) for v in zip(*values)], [max(v) for v in zip(*values)],
-                                color=f"C{i}", alpha=0.15, lw=0)
+            common.band(ax, curves(record, key), label=name, **style)
     axes[0].set(xlabel="epoch", ylabel="validation cross-entropy loss", ylim=(0, 2.5))
     axes[1].set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
     for ax in axes:
         ax.grid(alpha=0.3)
-    seeds = len(r["01_base"]["runs"])
+    seeds = sorted({len(record["runs"]) for record in r.values()})
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=8.5,
-               title=f"mean of {seeds} seeds, band: lowest to highest seed" if seeds > 1 else None,
+               title=common.seeds_legend(max(seeds)) if seeds == [max(seeds)] else
+               f"mean of each experiment's seeds ({', '.join(map(str, seeds))}), band: lowest to highest seed",
                title_fontsize=8.5)
-    fig.suptitle("All eight experiments on the validation set")
+    fig.suptitle(f"All {len(r)} experiments on the validation set")
     common.save_figure(fig, path)
 
 
@@ -227,10 +226,55 @@ def confusion(record: dict, path: Path) -> None:
 
 
 def load(folder: Path) -> dict:
-    missing = [name for name in EXPERIMENTS if not (folder / f"{name}.json").is_file()]
+    """Every experiment's results in `folder`, by name; each checked, so that a damaged file is named, not a
+    traceback."""
+    paths = sorted(folder.glob("[0-9][0-9]_*.json"))
+    missing = [name for name in REPORT_EXPERIMENTS if folder / f"{name}.json" not in paths]
     if missing:
         raise common.UserError(f"{folder} lacks the results of {', '.join(missing)}; run make all first")
-    return {name: json.loads((folder / f"{name}.json").read_text()) for name in EXPERIMENTS}
+    return {path.stem: load_record(path, REPORT_EPOCHS if path.stem in REPORT_EXPERIMENTS else 1) for path in paths}
+
+
+REPORT_EPOCHS = 30  # the claims read epochs 5 and 30
+
+
+def load_record(path: Path, epochs: int) -> dict:
+    remedy = f"remake it with make all (or: .venv/bin/python {path.stem}.py --seeds 3)"
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise common.UserError(f"{path} is not readable JSON ({e}); {remedy}") from None
+    problem = record_problem(record, epochs)
+    if problem:
+        raise common.UserError(f"{path} {problem}; {remedy}")
+    return record
+
+
+def record_problem(record, epochs: int) -> str | None:
+    """What is wrong with a results record, in words, or None."""
+    if not isinstance(record, dict):
+        return "does not hold a results record"
+    absent = [key for key in ("experiment", "config", "model", "optimizer", "runs") if key not in record]
+    if absent:
+        return f"lacks {', '.join(absent)}"
+    if not isinstance(record["runs"], list) or not record["runs"]:
+        return "holds no runs"
+    for run in record["runs"]:
+        history = run.get("history") if isinstance(run, dict) else None
+        if not isinstance(history, dict) or "seconds" not in run or "confusion" not in run:
+            return "has a run without its history, seconds or confusion matrix"
+        absent = [key for key in common.HISTORY_KEYS if not isinstance(history.get(key), list)]
+        if absent:
+            return f"has a run whose history lacks {', '.join(absent)}"
+        lengths = {len(history[key]) for key in common.HISTORY_KEYS}
+        if len(lengths) > 1:
+            return "has a run whose curves have different lengths"
+        if lengths.pop() < epochs:
+            return (f"has a run of {len(history['val_acc'])} epochs, and the report's claims read epochs 5 and "
+                    f"{epochs}")
+        if not all(isinstance(v, (int, float)) for key in common.HISTORY_KEYS for v in history[key]):
+            return "has a run whose curves hold something other than numbers"
+    return None
 
 
 def write_report(r: dict, path: Path) -> list[dict]:
@@ -260,23 +304,19 @@ def write_report(r: dict, path: Path) -> list[dict]:
         "![Confusion matrix of the final SGD model](figures/confusion_08_final_sgd.png)",
         "",
     ])
-    common.write_atomically(path, lambda f: f.write(text.encode()))
+    common.write_together({path: text.encode()})
     return rows
 
 
-RESULTS_BEGIN, RESULTS_END = "<!-- results: written by report.py -->", "<!-- end of results -->"
-
-
-def update_readme(r: dict, path: Path) -> bool:
-    """Replace the results table between the markers in the README, if it has them."""
-    text = path.read_text() if path.is_file() else ""
-    if RESULTS_BEGIN not in text or RESULTS_END not in text:
-        return False
-    head, rest = text.split(RESULTS_BEGIN, 1)
-    tail = rest.split(RESULTS_END, 1)[1]
-    table = "\n".join([RESULTS_BEGIN, *results_table(r), RESULTS_END])
-    common.write_atomically(path, lambda f: f.write((head + table + tail).encode()))
-    return True
+def differences(rows: list[dict], r: dict) -> list[str]:
+    """The README's summary of what does not reproduce: every claim that does not plainly hold, with its numbers."""
+    seeds = sorted({len(r[name]["runs"]) for name in REPORT_EXPERIMENTS})
+    count = {verdict: sum(row["verdict"] == verdict for row in rows) for verdict in (HOLDS, FAILS, NOISE)}
+    return [f"Of the report's {len(rows)} quantitative statements, {count[HOLDS]} hold over "
+            f"{' or '.join(map(str, seeds))} seeds, {count[FAILS]} do not and {count[NOISE]} are within noise "
+            "([REPRODUCTION.md](REPRODUCTION.md) says how each is measured):", ""] + [
+        f"- {row['number']}. {row['statement']} **{row['verdict']}**: {row['measured']}, measured as "
+        f"{row['measure']}{'. ' + row['note'] if row['note'] else ''}." for row in rows if row["verdict"] != HOLDS]
 
 
 METHOD = [
@@ -316,11 +356,14 @@ def main():
         sys.exit(f"report: error: {e}")
     overview(records, args.out / "figures" / "overview.png")
     confusion(records["08_final_sgd"], args.out / "figures" / "confusion_08_final_sgd.png")
-    for row in write_report(records, args.out / "REPRODUCTION.md"):
+    rows = write_report(records, args.out / "REPRODUCTION.md")
+    for row in rows:
         print(f"{row['number']:>3} {row['verdict']:<14} {row['measured']:<40} {row['statement']}")
     print(f"wrote {args.out / 'REPRODUCTION.md'}")
-    if update_readme(records, args.out / "README.md"):
-        print(f"updated the results table in {args.out / 'README.md'}")
+    readme = args.out / "README.md"
+    if (common.update_section(readme, "results", results_table(records))
+            & common.update_section(readme, "claims", differences(rows, records))):
+        print(f"updated the results table and the claims that do not hold in {readme}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import bench  # noqa: E402
 @pytest.mark.parametrize("hidden", [(128, 64), (512, 256)])
 def test_the_limit_counts_the_flops_torch_counts(hidden):
     """bench's FLOP formula against torch's own counter, on one training step and one evaluation pass."""
-    model = common.make_model(hidden, 0.2)
+    model = common.make_model(common.Config(hidden=hidden))
     x, y = torch.rand(32, 784), torch.randint(0, 10, (32,))
     with FlopCounterMode(display=False) as step:
         F.cross_entropy(model(x), y).backward()

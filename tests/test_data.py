@@ -85,3 +85,61 @@ def test_real_data_shapes_and_class_balance():
     assert torch.equal(torch.bincount(data.train_y, minlength=10), torch.full((10,), 6000))
     assert torch.equal(torch.bincount(data.val_y, minlength=10), torch.full((10,), 1000))
     assert data.train_x.min() == 0 and data.train_x.max() == 1
+
+
+@pytest.mark.parametrize("how", ["missing", "empty"])
+@pytest.mark.parametrize("who", ["--data-dir", "FASHION_MNIST_DIR"])
+def test_a_folder_the_user_names_is_used_or_refused_never_passed_over(tmp_path, monkeypatch, no_data_anywhere, how,
+                                                                        who):
+    write_dataset(common.PROJECT_DATA_DIR)  # good data further down the list must not be used instead
+    named = tmp_path / "named"
+    if how == "empty":
+        named.mkdir()
+    if who == "FASHION_MNIST_DIR":
+        monkeypatch.setenv("FASHION_MNIST_DIR", str(named))
+    with pytest.raises(common.UserError) as error:
+        common.load_data(str(named) if who == "--data-dir" else None)
+    message = str(error.value)
+    assert message.startswith(f"{who} names {named}, which ")
+    assert ("is not a folder" if how == "missing" else "holds none of the four Fashion-MNIST files") in message
+    assert "\n" not in message
+
+
+def test_a_named_folder_that_does_not_exist_stops_the_script_with_one_line(tmp_path):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    done = subprocess.run([sys.executable, str(ROOT / "01_base.py"), "--quick", "--data-dir", str(tmp_path / "nowhere"),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert f"--data-dir names {tmp_path / 'nowhere'}, which is not a folder" in done.stderr
+
+
+def rewrite(folder, name, array):
+    from conftest import write_idx
+    write_idx(folder / (name + ".gz"), array)
+
+
+def test_a_label_above_9_is_refused(tmp_path):
+    folder = write_dataset(tmp_path)
+    _, labels = make_split(TINY_VAL_PER_CLASS, seed=2)
+    labels[3] = 10
+    rewrite(folder, "t10k-labels-idx1-ubyte", labels)
+    with pytest.raises(common.UserError, match="t10k-labels-idx1-ubyte.gz holds label 10, and Fashion-MNIST has "
+                                               "classes 0-9; delete it"):
+        common.load_data(str(folder))
+
+
+def test_images_that_are_not_28x28_are_refused(tmp_path):
+    folder = write_dataset(tmp_path)
+    rewrite(folder, "train-images-idx3-ubyte", torch.zeros(10 * TINY_TRAIN_PER_CLASS, 32, 32, dtype=torch.uint8))
+    with pytest.raises(common.UserError, match=r"train-images-idx3-ubyte.gz holds \(300, 32, 32\), not 28x28 images"):
+        common.load_data(str(folder))
+
+
+def test_a_label_count_other_than_the_image_count_is_refused(tmp_path):
+    folder = write_dataset(tmp_path)
+    _, labels = make_split(TINY_TRAIN_PER_CLASS, seed=1)
+    rewrite(folder, "train-labels-idx1-ubyte", labels[:-1])
+    with pytest.raises(common.UserError, match=r"train-labels-idx1-ubyte.gz holds \(299,\) labels for 300 images"):
+        common.load_data(str(folder))

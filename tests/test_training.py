@@ -1,10 +1,15 @@
+import copy
+from dataclasses import replace
+
 import pytest
 import torch
+import torch.nn.functional as F
 
 import common
 from conftest import real_data_or_skip
 
 TINY = common.Config(lr=0.1, batch_size=16, epochs=3)
+QUIET = dict(log=lambda line: None)
 
 
 def measured(history):
@@ -12,7 +17,7 @@ def measured(history):
 
 
 def test_model_shapes():
-    base, wide = common.make_model(), common.make_model((512, 256), 0.0)
+    base, wide = common.make_model(common.Config()), common.make_model(common.Config(hidden=(512, 256), dropout=0.0))
     assert base(torch.zeros(5, 784)).shape == (5, 10)
     assert [p.shape for p in base.parameters()][::2] == [(128, 784), (64, 128), (10, 64)]
     assert not any(isinstance(layer, torch.nn.Dropout) for layer in wide)
@@ -20,42 +25,114 @@ def test_model_shapes():
 
 
 def test_short_training_lowers_the_loss(tiny_data):
-    _, history = common.train(TINY, tiny_data, seed=0, log=lambda line: None)
+    _, _, history = common.train(TINY, tiny_data, **QUIET)
     assert history["train_loss"][-1] < 0.8 * history["train_loss"][0]
     assert history["val_acc"][-1] > 0.5
-    assert all(0 <= a <= 1 for a in history["val_acc"] + history["running_acc"])
 
 
-def test_incorrect_running_figures_differ_from_the_measured_ones_with_dropout(tiny_data):
-    _, history = common.train(TINY, tiny_data, seed=0, log=lambda line: None)
-    assert all(abs(r - t) > 1e-4 for r, t in zip(history["running_loss"], history["train_loss"]))
-
-
-def test_evaluation_is_in_eval_mode_and_changes_nothing(tiny_data):
+def test_running_figures_are_the_batch_weighted_mean_of_what_each_batch_saw(tiny_data):
+    """The incorrect curve, recomputed here one batch at a time from a twin of the model. 300 images in
+    batches of 64 leave a last batch of 44, so a plain mean over batches would not match."""
+    x, y, size = tiny_data.train_x, tiny_data.train_y, 64
     torch.manual_seed(0)
-    model = common.make_model(dropout=0.5)
-    before = [p.clone() for p in model.parameters()]
-    first = common.evaluate(model, tiny_data.train_x, tiny_data.train_y, chunk=7)
-    assert common.evaluate(model, tiny_data.train_x, tiny_data.train_y) == pytest.approx(first, rel=1e-5)
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    model = common.make_model(common.Config())
+    twin = copy.deepcopy(model)
+    optimizer, twin_optimizer = (torch.optim.SGD(m.parameters(), lr=0.1) for m in (model, twin))
+    dropout_state = torch.get_rng_state()
+    running_loss, running_acc = common.train_epoch(model, optimizer, x, y, size, torch.Generator().manual_seed(1))
+
+    torch.set_rng_state(dropout_state)  # the same dropout masks, batch by batch
+    twin.train()
+    losses, hits, sizes = [], [], []
+    for batch in torch.randperm(len(x), generator=torch.Generator().manual_seed(1)).split(size):
+        logits = twin(x[batch])
+        loss = F.cross_entropy(logits, y[batch])
+        twin_optimizer.zero_grad()
+        loss.backward()
+        twin_optimizer.step()
+        losses.append(loss.item())
+        hits.append((logits.argmax(1) == y[batch]).sum().item())
+        sizes.append(len(batch))
+    weighted = sum(loss * n for loss, n in zip(losses, sizes)) / len(x)
+    assert sizes[-1] == 44 and abs(weighted - sum(losses) / len(losses)) > 1e-4  # the test can tell them apart
+    assert running_loss == pytest.approx(weighted, rel=1e-6)
+    assert running_acc == sum(hits) / len(x)
+
+
+def test_evaluation_is_the_whole_set_in_eval_mode_whatever_the_chunk(tiny_data):
+    x, y = tiny_data.train_x, tiny_data.train_y
+    torch.manual_seed(0)
+    model = common.make_model(common.Config(dropout=0.5))
+    loss, accuracy = common.evaluate(model, x, y, chunk=7)  # 300 = 42 chunks of 7 and one of 6
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+    assert loss == pytest.approx(F.cross_entropy(logits, y).item(), rel=1e-6)
+    assert accuracy == (logits.argmax(1) == y).sum().item() / len(y)
+
+
+def test_the_history_keeps_each_figure_under_its_own_name(tiny_data, monkeypatch):
+    """Distinct made-up figures, to catch a training figure filed as a validation one or the reverse."""
+    figures = iter([(10.0, 0.1), (20.0, 0.2)] * 2)  # evaluate: training set, then validation set, each epoch
+    monkeypatch.setattr(common, "evaluate", lambda model, x, y: next(figures))
+    monkeypatch.setattr(common, "train_epoch", lambda *args: (30.0, 0.3))
+    _, _, history = common.train(replace(TINY, epochs=2), tiny_data, **QUIET)
+    assert measured(history) == dict(train_loss=[10.0] * 2, train_acc=[0.1] * 2, val_loss=[20.0] * 2,
+                                     val_acc=[0.2] * 2, running_loss=[30.0] * 2, running_acc=[0.3] * 2)
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(tiny_data):
-    quiet = dict(log=lambda line: None)
-    first, again = (common.train(TINY, tiny_data, seed=3, **quiet)[1] for _ in range(2))
-    other = common.train(TINY, tiny_data, seed=4, **quiet)[1]
+    first, again = (common.train(replace(TINY, seed=3), tiny_data, **QUIET)[2] for _ in range(2))
+    other = common.train(replace(TINY, seed=4), tiny_data, **QUIET)[2]
     assert measured(first) == measured(again)
     assert measured(first) != measured(other)
 
 
+def test_a_training_uses_the_threads_its_config_asks_for(tiny_data):
+    before = torch.get_num_threads()
+    try:
+        common.train(replace(TINY, epochs=1, threads=1), tiny_data, **QUIET)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_divergence_is_a_clear_error(tiny_data):
     with pytest.raises(common.UserError, match="diverged.*--lr"):
-        common.train(common.Config(lr=1e8, epochs=3), tiny_data, seed=0, log=lambda line: None)
+        common.train(common.Config(lr=1e8, epochs=3), tiny_data, **QUIET)
+
+
+def test_a_model_and_an_optimizer_of_ones_own(tiny_data):
+    """What a script passes to main: built from the config, trained by the same loop, described as it is."""
+    def small_cnn(config):
+        return torch.nn.Sequential(torch.nn.Unflatten(1, (1, 28, 28)), torch.nn.Conv2d(1, 4, 3, padding=1),
+                                   torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Dropout(config.dropout),
+                                   torch.nn.Linear(4 * 28 * 28, 10))
+
+    def sgd_with_momentum(parameters, config):
+        return torch.optim.SGD(parameters, lr=config.lr, momentum=0.9)
+
+    model, optimizer, history = common.train(replace(TINY, lr=0.01), tiny_data, small_cnn, sgd_with_momentum, **QUIET)
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert common.describe_model(model) == ("Unflatten, Conv2d 1→4 3x3, ReLU, Flatten, Dropout 0.2, "
+                                            "Linear 3136→10")
+    assert common.describe_optimizer(optimizer) == "SGD lr 0.01, momentum 0.9"
+
+
+@pytest.mark.parametrize("config, model, optimizer", [
+    (common.Config(), "MLP 784-128-64-10, ReLU, dropout 0.2", "SGD lr 0.001"),
+    (common.Config(optimizer="adam", lr=0.1, hidden=(512, 256), dropout=0.0), "MLP 784-512-256-10, ReLU, no dropout",
+     "Adam lr 0.1"),
+])
+def test_the_report_s_models_and_optimizers_are_described_plainly(config, model, optimizer):
+    built = common.make_model(config)
+    assert common.describe_model(built) == model
+    assert common.describe_optimizer(common.make_optimizer(built.parameters(), config)) == optimizer
 
 
 def test_one_epoch_of_adam_on_the_real_data_passes_80_percent():
     data = real_data_or_skip()
-    _, history = common.train(common.Config(optimizer="adam", epochs=1), data, seed=0, log=lambda line: None)
+    _, _, history = common.train(common.Config(optimizer="adam", epochs=1), data, **QUIET)
     assert history["val_acc"][0] > 0.8
 
 
@@ -68,8 +145,8 @@ def test_a_training_epoch_waits_on_the_device_only_at_its_end(tiny_data, monkeyp
         monkeypatch.setattr(torch.Tensor, method, lambda self, *a, _f=original, _m=method, **k:
                             reads.append((_m, self)) or _f(self, *a, **k))
     torch.manual_seed(0)
-    model = common.make_model()
-    optimizer = common.make_optimizer("adam", model.parameters(), 1e-3)
+    model = common.make_model(common.Config())
+    optimizer = common.make_optimizer(model.parameters(), common.Config(optimizer="adam"))
     common.train_epoch(model, optimizer, tiny_data.train_x, tiny_data.train_y, 8, torch.Generator())
     host_steps = [state["step"] for state in optimizer.state.values()]
     device_reads = [m for m, tensor in reads if not any(tensor is step for step in host_steps)]
@@ -87,8 +164,7 @@ def test_auto_device_prefers_cuda_then_mps(monkeypatch):
 
 
 def test_confusion_matrix_counts_every_validation_image(tiny_data):
-    torch.manual_seed(0)
-    model, _ = common.train(TINY, tiny_data, seed=0, log=lambda line: None)
+    model, _, _ = common.train(TINY, tiny_data, **QUIET)
     matrix = torch.tensor(common.confusion_matrix(model, tiny_data.val_x, tiny_data.val_y))
     assert matrix.sum() == len(tiny_data.val_y)
     assert torch.equal(matrix.sum(1), torch.bincount(tiny_data.val_y, minlength=10))
@@ -98,9 +174,11 @@ def test_confusion_matrix_counts_every_validation_image(tiny_data):
 
 @pytest.mark.parametrize("seeds", [1, 3])
 def test_band_is_drawn_only_for_several_seeds(tiny_data, seeds):
-    runs = [{"seed": s, "history": common.train(TINY, tiny_data, seed=s, log=lambda line: None)[1]}
-            for s in range(seeds)]
-    fig = common.draw("test", TINY, runs)
+    runs = [{"seed": s, "history": common.train(replace(TINY, seed=s), tiny_data, **QUIET)[2]} for s in range(seeds)]
+    record = dict(experiment="test", config=vars(TINY) | {"batch_size": 16}, model="MLP", parameters=1,
+                  optimizer="SGD lr 0.1", runs=runs)
+    fig = common.draw(record)
     bands = [c for ax in fig.axes for c in ax.collections]
     assert len(bands) == (0 if seeds == 1 else 6)  # three curves on each of two panels
     assert len(fig.axes[0].lines) == 3
+    assert "test: MLP (1 parameters)\nSGD lr 0.1, batch 16" == fig._suptitle.get_text()
