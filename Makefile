@@ -1,35 +1,31 @@
-# make all     every experiment's figure and results (only those whose script or common.py changed),
-#              the data mosaic, and REPRODUCTION.md with its figures
+# make all     every experiment whose figure or results are missing or older than its script or common.py,
+#              one training per core (run_all.py), then the data mosaic and REPRODUCTION.md with its figures
 # make test    the test suite
-# make report  REPRODUCTION.md from results/*.json alone (trains nothing)
+# make report  REPRODUCTION.md and the README's tables from results/*.json alone (trains nothing)
 # make bench   bench/RESULTS.md: seconds per epoch against the usual DataLoader loop and the FLOP limit
 # Both create .venv and install requirements.txt the first time.
 #
-# Trainings run one after another, even under make -j: two torch processes on the same cores
-# slow each other down many times over, so running them side by side only makes all of them late.
+# make itself runs one thing at a time: run_all.py is what fills the cores, with each training on one thread.
 .NOTPARALLEL:
 
 PYTHON_FOR_VENV ?= python3
 PYTHON := .venv/bin/python
 # The committed figures are means over 3 seeds; make all SEEDS=1 is three times faster.
 SEEDS ?= 3
-EXPERIMENTS := $(basename $(wildcard [0-9][0-9]_*.py))
+# Trainings at once; empty: one per core.
+JOBS ?=
 
-.PHONY: all test report bench data clean
+.PHONY: all experiments test report bench data clean
 
-all: $(EXPERIMENTS:%=figures/%.png) figures/data.png report
+all: experiments figures/data.png report
 
-figures/%.png: %.py common.py | .venv/ready data
-	$(PYTHON) $< --seeds $(SEEDS)
-
-results/%.json: figures/%.png ;
+experiments: | .venv/ready data
+	$(PYTHON) run_all.py --seeds $(SEEDS) $(if $(JOBS),--jobs $(JOBS))
 
 figures/data.png: show_data.py common.py | .venv/ready data
 	$(PYTHON) show_data.py
 
-report: REPRODUCTION.md
-
-REPRODUCTION.md: report.py $(EXPERIMENTS:%=results/%.json) | .venv/ready
+report: | .venv/ready
 	$(PYTHON) report.py
 
 .venv/ready: requirements.txt
@@ -50,6 +46,7 @@ test: .venv/ready
 
 bench: .venv/ready | data
 	$(PYTHON) bench/bench.py
+	$(PYTHON) bench/parallel.py
 
 clean:
-	rm -rf figures/*.png results/*.json REPRODUCTION.md scratch
+	rm -rf figures/*.png results/*.json REPRODUCTION.md scratch logs
