@@ -64,6 +64,9 @@ def fraction(text):
     return value
 
 
+INPUTS = {"unit": "pixels in [0, 1]", "symmetric": "pixels in [-1, 1]", "standard": "pixels standardised"}
+
+
 def flag(default, help, **argparse_options):
     """A field of Config that is also a command-line flag (batch_size: --batch-size)."""
     return field(default=default, metadata=dict(help=help, **argparse_options))
@@ -80,6 +83,9 @@ class Config:
     hidden: tuple = flag((128, 64), "sizes of the MLP's hidden layers", type=positive(int), nargs="+")
     dropout: float = flag(0.2, "dropout after each hidden layer", type=fraction)
     epochs: int = flag(30, "passes over the training set", type=positive(int))
+    inputs: str = flag("unit", "pixel scaling: unit is [0, 1] (ToTensor, as the report says), symmetric is [-1, 1] "
+                       "(Normalize((0.5,), (0.5,)), as most tutorials do), standard is the training set's mean 0, "
+                       "sd 1", choices=tuple(INPUTS))
     seed: int = flag(0, "sets the first weights, the dropout masks and the batch order", type=int)
     threads: int = flag(1, "CPU threads for this training. A batch-32 MLP gains nothing from more, so the lab "
                         "runs one training per core instead; the count changes the last digits of the results",
@@ -266,7 +272,7 @@ def run_experiment(name: str, config: Config, options: argparse.Namespace, make_
     config = replace(config, device=device.type)
     out = options.out or (ROOT / "scratch" if options.quick else ROOT)
     check_writable(out / "figures", out / "results")
-    data = load_data(options.data_dir, device)
+    data = load_data(options.data_dir, device, config.inputs)
     if options.quick:
         data = replace(data, train_x=data.train_x[:QUICK["train_size"]], train_y=data.train_y[:QUICK["train_size"]],
                        val_x=data.val_x[:QUICK["val_size"]], val_y=data.val_y[:QUICK["val_size"]])
@@ -378,7 +384,7 @@ def draw(record: dict):
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8.5,
                title=seeds_legend(len(runs)), title_fontsize=8.5)
     fig.suptitle(f"{record['experiment']}: {record['model']} ({record['parameters']:,} parameters)\n"
-                 f"{record['optimizer']}, batch {config['batch_size']}", fontsize=11)
+                 f"{record['optimizer']}, batch {config['batch_size']}, {INPUTS[config['inputs']]}", fontsize=11)
     return fig
 
 
@@ -482,19 +488,28 @@ HOW_TO_GET_DATA = ("install Debian's package (sudo apt-get install dataset-fashi
 
 @dataclass
 class Data:
-    train_x: torch.Tensor  # float32 [N, 784] in [0, 1]
+    train_x: torch.Tensor  # float32 [N, 784], scaled as Config.inputs says
     train_y: torch.Tensor  # int64 [N] in 0..9
     val_x: torch.Tensor
     val_y: torch.Tensor
     source: Path
 
 
-def load_data(data_dir: str | None = None, device: str | torch.device = "cpu") -> Data:
+def load_data(data_dir: str | None = None, device: str | torch.device = "cpu", inputs: str = "unit") -> Data:
     """Both splits, each held whole as one tensor on `device` so that batches are drawn by index."""
     files = locate_data(data_dir)
-    splits = [load_split(*(files[name] for name in SPLIT_FILES[split])) for split in ("train", "val")]
-    (train_x, train_y), (val_x, val_y) = [(x.to(device), y.to(device)) for x, y in splits]
-    return Data(train_x, train_y, val_x, val_y, files["train-images-idx3-ubyte"].parent)
+    (train_x, train_y), (val_x, val_y) = [load_split(*(files[name] for name in SPLIT_FILES[split]))
+                                          for split in ("train", "val")]
+    if inputs == "symmetric":
+        shift, scale = 0.5, 0.5  # torchvision's Normalize((0.5,), (0.5,)): subtract, then divide
+    elif inputs == "standard":
+        shift, scale = train_x.mean().item(), train_x.std().item()  # the training set's, for both splits
+    elif inputs != "unit":
+        raise UserError(f"unknown inputs {inputs!r}; use {', '.join(INPUTS)}")
+    if inputs != "unit":
+        train_x, val_x = train_x.sub_(shift).div_(scale), val_x.sub_(shift).div_(scale)
+    return Data(train_x.to(device), train_y.to(device), val_x.to(device), val_y.to(device),
+                files["train-images-idx3-ubyte"].parent)
 
 
 def load_split(images_path: Path, labels_path: Path) -> tuple[torch.Tensor, torch.Tensor]:

@@ -143,3 +143,17 @@ def test_a_label_count_other_than_the_image_count_is_refused(tmp_path):
     rewrite(folder, "train-labels-idx1-ubyte", labels[:-1])
     with pytest.raises(common.UserError, match=r"train-labels-idx1-ubyte.gz holds \(299,\) labels for 300 images"):
         common.load_data(str(folder))
+
+
+def test_inputs_scaled_as_asked_with_the_training_set_s_statistics_for_both_splits(tiny_dir):
+    unit = common.load_data(str(tiny_dir))
+    symmetric = common.load_data(str(tiny_dir), inputs="symmetric")
+    standard = common.load_data(str(tiny_dir), inputs="standard")
+    assert unit.train_x.min() == 0 and unit.train_x.max() == 1
+    assert torch.equal(symmetric.train_x, (unit.train_x - 0.5) / 0.5) and symmetric.train_x.min() == -1
+    assert torch.equal(symmetric.val_x, (unit.val_x - 0.5) / 0.5)
+    mean, sd = unit.train_x.mean(), unit.train_x.std()
+    assert standard.train_x.mean().abs() < 1e-5 and (standard.train_x.std() - 1).abs() < 1e-5
+    assert torch.allclose(standard.val_x, (unit.val_x - mean) / sd)  # the training set's figures, not its own
+    assert standard.val_x.mean().abs() > 1e-3
+    assert torch.equal(standard.train_y, unit.train_y)

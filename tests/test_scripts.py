@@ -12,7 +12,8 @@ import report
 from conftest import ROOT
 
 SCRIPTS = common.experiment_names()
-BASE = dict(optimizer="sgd", lr=0.001, batch_size=32, hidden=[128, 64], dropout=0.2, seed=0, threads=1, device="cpu")
+BASE = dict(optimizer="sgd", lr=0.001, batch_size=32, hidden=[128, 64], dropout=0.2, epochs=30, inputs="unit", seed=0,
+            threads=1, device="cpu")
 CHANGES = {  # what each experiment of the report changes from the base, and nothing else
     "01_base": {}, "02_adam": dict(optimizer="adam"), "03_no_dropout": dict(dropout=0.0),
     "04_batch1000": dict(batch_size=1000), "05_lr01": dict(lr=0.1), "06_wide": dict(hidden=[512, 256]),
@@ -79,6 +80,7 @@ def test_quick_writes_under_scratch_and_leaves_the_lab_s_figures_and_results_alo
     (["--threads", "0"], "--threads: must be a positive number"),
     (["--hidden", "128", "x"], "--hidden: 'x' is not a number"),
     (["--device", "tpu"], "--device: invalid choice"),
+    (["--inputs", "0-255"], "--inputs: invalid choice"),
 ])
 def test_impossible_flags_are_refused_with_a_clear_message(flags, message):
     done = run("01_base.py", *flags)
@@ -200,3 +202,14 @@ def test_data_mosaic(tiny_dir, tmp_path):
                            str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "figures" / "data.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_inputs_flag_is_recorded_and_changes_the_run(tiny_dir, tmp_path):
+    for inputs in ("unit", "symmetric"):
+        done = run("01_base.py", "--quick", "--inputs", inputs, "--data-dir", str(tiny_dir), "--out",
+                   str(tmp_path / inputs))
+        assert done.returncode == 0, done.stderr
+    unit, symmetric = (json.loads((tmp_path / inputs / "results" / "01_base.json").read_text())
+                       for inputs in ("unit", "symmetric"))
+    assert (unit["config"]["inputs"], symmetric["config"]["inputs"]) == ("unit", "symmetric")
+    assert unit["runs"][0]["history"]["train_loss"] != symmetric["runs"][0]["history"]["train_loss"]

@@ -181,4 +181,4 @@ def test_band_is_drawn_only_for_several_seeds(tiny_data, seeds):
     bands = [c for ax in fig.axes for c in ax.collections]
     assert len(bands) == (0 if seeds == 1 else 6)  # three curves on each of two panels
     assert len(fig.axes[0].lines) == 3
-    assert "test: MLP (1 parameters)\nSGD lr 0.1, batch 16" == fig._suptitle.get_text()
+    assert "test: MLP (1 parameters)\nSGD lr 0.1, batch 16, pixels in [0, 1]" == fig._suptitle.get_text()
