@@ -15,7 +15,7 @@ SEEDS ?= 3
 # Trainings at once; empty: one per core.
 JOBS ?=
 
-.PHONY: all experiments test report bench data clean
+.PHONY: all experiments test report bench data clean calibrate calibrate-sweep
 
 all: experiments figures/data.png report
 
@@ -50,3 +50,13 @@ bench: .venv/ready | data
 
 clean:
 	rm -rf figures/*.png results/*.json REPRODUCTION.md scratch logs
+
+# Which setup did the report run? calibrate-sweep trains the grid (hours; it resumes where it stopped),
+# calibrate redraws the table and figures/calibration.png from calibration/ alone.
+calibrate: | .venv/ready
+	$(PYTHON) calibrate.py --draw
+	$(PYTHON) report.py
+
+calibrate-sweep: | .venv/ready data
+	$(PYTHON) calibrate.py $(if $(JOBS),--jobs $(JOBS))
+	$(PYTHON) report.py

@@ -277,6 +277,11 @@ def record_problem(record, epochs: int) -> str | None:
     return None
 
 
+def calibration() -> list[str]:
+    import calibrate  # here, not at the top: calibrate imports this module
+    return calibrate.section()
+
+
 def write_report(r: dict, path: Path) -> list[dict]:
     rows = claims(r)
     seeds = sorted({len(record["runs"]) for record in r.values()})
@@ -303,6 +308,7 @@ def write_report(r: dict, path: Path) -> list[dict]:
         "",
         "![Confusion matrix of the final SGD model](figures/confusion_08_final_sgd.png)",
         "",
+        *calibration(),
     ])
     common.write_together({path: text.encode()})
     return rows

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import common
 
@@ -48,14 +49,14 @@ def main():
         common.check_writable(out / "figures", out / "results", out / "logs")
     except common.UserError as e:
         sys.exit(f"run_all: error: {e}")
-    (out / "logs").mkdir(parents=True, exist_ok=True)
     seeds = range(args.seed, args.seed + args.seeds)
-    units = sorted(((name, seed) for name in names for seed in seeds), key=lambda unit: -expected_seconds(unit[0]))
-    print(f"run_all: {len(units)} runs ({', '.join(names)}; seeds {seeds[0]}-{seeds[-1]}) on {args.jobs} "
+    flags = tuple(script_flags + ["--quick"] * args.quick)
+    runs = sorted((Run(name, seed, out, flags) for name in names for seed in seeds),
+                  key=lambda r: -expected_seconds(r.name))
+    print(f"run_all: {len(runs)} runs ({', '.join(names)}; seeds {seeds[0]}-{seeds[-1]}) on {args.jobs} "
           f"workers; each run's output in {out / 'logs'}", flush=True)
-    flags = script_flags + ["--quick"] * args.quick
     with tempfile.TemporaryDirectory(prefix="run_all-") as scratch:
-        failed = run(units, args.jobs, flags, Path(scratch), out)
+        failed = run(runs, args.jobs, Path(scratch))
     if failed:
         sys.exit(f"run_all: {failed}")
 
@@ -77,47 +78,62 @@ def expected_seconds(name: str) -> float:
         return 0.0
 
 
-def run(units, jobs: int, flags: list[str], scratch: Path, out: Path) -> str | None:
-    """Run the units, `jobs` at a time; write each experiment once all its seeds are done. On a failure or
-    Ctrl-C, stop the others and say so; experiments finished by then stay written."""
-    waiting, running, finished = list(units), {}, {}
-    seeds_of = {name: sum(1 for n, _ in units if n == name) for name, _ in units}
+class Run(NamedTuple):
+    """One training: an experiment's script at one seed, with its flags; its experiment is written under `out`."""
+    name: str
+    seed: int
+    out: Path
+    flags: tuple = ()
+    tag: str = ""  # said before its name in the progress lines, where several runs share a name
+
+    def __str__(self):
+        return f"{self.tag}{self.name} seed {self.seed}"
+
+
+def run(runs: list[Run], jobs: int, scratch: Path) -> str | None:
+    """Run `jobs` at a time, in the order given; write each experiment once all its seeds are done. On a failure
+    or Ctrl-C, stop the others and say so; experiments finished by then stay written."""
+    waiting, running, finished = list(runs), {}, {}
+    seeds_of = {(r.name, r.out): sum(1 for o in runs if (o.name, o.out) == (r.name, r.out)) for r in runs}
     started = time.perf_counter()
     try:
         while waiting or running:
             while waiting and len(running) < jobs:
-                name, seed = waiting.pop(0)
-                folder = scratch / f"{name}-seed{seed}"
-                log = open(out / "logs" / f"{name}-seed{seed}.log", "w")
-                command = [sys.executable, str(common.ROOT / f"{name}.py"), "--seed", str(seed), "--seeds", "1",
-                           "--out", str(folder), *flags]
-                running[(name, seed)] = (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), log)
+                r = waiting.pop(0)
+                folder = scratch / str(len(waiting))
+                (r.out / "logs").mkdir(parents=True, exist_ok=True)
+                log = open(r.out / "logs" / f"{r.name}-seed{r.seed}.log", "w")
+                command = [sys.executable, str(common.ROOT / f"{r.name}.py"), "--seed", str(r.seed), "--seeds", "1",
+                           "--out", str(folder), *r.flags]
+                running[r] = (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), log, folder)
             time.sleep(0.05)
-            for (name, seed), (process, log) in list(running.items()):
+            for r, (process, log, folder) in list(running.items()):
                 if process.poll() is None:
                     continue
-                del running[(name, seed)]
+                del running[r]
                 log.close()
                 if process.returncode != 0:
                     last = Path(log.name).read_text().strip().splitlines() or ["(no output)"]
-                    return f"{name} seed {seed} failed: {last[-1]} (whole output: {log.name})"
-                record = json.loads((scratch / f"{name}-seed{seed}" / "results" / f"{name}.json").read_text())
-                finished.setdefault(name, []).append(record)
+                    return f"{r} failed: {last[-1]} (whole output: {log.name})"
+                record = json.loads((folder / "results" / f"{r.name}.json").read_text())
+                experiment = finished.setdefault((r.name, r.out), [])
+                experiment.append(record)
                 done = sum(map(len, finished.values()))
-                print(f"[{done}/{len(units)}, {time.perf_counter() - started:.0f}s] {name} seed {seed}: "
+                print(f"[{done}/{len(runs)}, {time.perf_counter() - started:.0f}s] {r}: "
                       f"{common.summary(record['runs'][0])}", flush=True)
-                if len(finished[name]) == seeds_of[name]:
-                    files = common.outputs(merge(finished[name]), out)
+                if len(experiment) == seeds_of[(r.name, r.out)]:
+                    files = common.outputs(merge(experiment), r.out)
                     common.write_together(files)
-                    print(f"{name}: wrote {' and '.join(map(str, files))}", flush=True)
+                    print(f"{r.name}: wrote {' and '.join(map(str, files))}", flush=True)
         return None
     except KeyboardInterrupt:
         return ("interrupted; the experiments finished before were written, no other: "
-                + (", ".join(name for name in finished if len(finished[name]) == seeds_of[name]) or "none"))
+                + (", ".join(name for (name, out), records in finished.items() if len(records) == seeds_of[(name, out)])
+                   or "none"))
     finally:
-        for process, log in running.values():
+        for process, log, _ in running.values():
             process.send_signal(signal.SIGINT)
-        for process, log in running.values():
+        for process, log, _ in running.values():
             process.wait()
             log.close()
 
