@@ -363,6 +363,8 @@ def band(ax, curves: list[list[float]], **style) -> None:
     """The mean of several runs' curves, and with more than one run a band from the lowest to the highest."""
     values = torch.tensor(curves, dtype=torch.float64)
     epochs = range(1, values.shape[1] + 1)
+    if len(epochs) == 1:
+        style = {"marker": "o", **style}  # a one-epoch run is a point, invisible as a line
     ax.plot(epochs, values.mean(0), **style)
     if len(curves) > 1:
         ax.fill_between(epochs, values.min(0).values, values.max(0).values, color=style["color"], alpha=0.2, lw=0)

@@ -182,3 +182,10 @@ def test_band_is_drawn_only_for_several_seeds(tiny_data, seeds):
     assert len(bands) == (0 if seeds == 1 else 6)  # three curves on each of two panels
     assert len(fig.axes[0].lines) == 3
     assert "test: MLP (1 parameters)\nSGD lr 0.1, batch 16, pixels in [0, 1]" == fig._suptitle.get_text()
+
+
+def test_a_one_epoch_run_is_drawn_as_points_not_invisible_lines(tiny_data):
+    runs = [{"seed": 0, "history": common.train(replace(TINY, epochs=1), tiny_data, **QUIET)[2]}]
+    record = dict(experiment="test", config=vars(TINY), model="MLP", parameters=1, optimizer="SGD lr 0.1", runs=runs)
+    fig = common.draw(record)
+    assert [line.get_marker() for line in fig.axes[0].lines] == ["o", "o", "x"]  # the incorrect curve keeps its own
