@@ -15,14 +15,13 @@ not trained again: its seed 0 is taken from results/.
 """
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 import common
 import report
-from run_all import Run, expected_seconds, run
+from run_all import Run, cores, expected_seconds, run
 
 FOLDER = common.ROOT / "calibration"
 INPUTS = ("unit", "symmetric", "standard")
@@ -157,8 +156,7 @@ def draw(path: Path) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=common.positive(int), default=len(os.sched_getaffinity(0))
-                        if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    parser.add_argument("--jobs", type=common.positive(int), default=cores())
     parser.add_argument("--draw", action="store_true", help="only the table and figure, from calibration/")
     args = parser.parse_args()
     try:

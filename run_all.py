@@ -28,9 +28,8 @@ def main():
     parser.add_argument("names", nargs="*", help="experiments to run (default: every one that is out of date)")
     parser.add_argument("--seeds", type=common.positive(int), default=3)
     parser.add_argument("--seed", type=int, default=0, help="the first seed")
-    parser.add_argument("--jobs", type=common.positive(int), default=len(os.sched_getaffinity(0))
-                        if hasattr(os, "sched_getaffinity") else os.cpu_count(), help="trainings at once (default: "
-                        "one per core)")
+    parser.add_argument("--jobs", type=common.positive(int), default=cores(),
+                        help="trainings at once (default: one per core)")
     parser.add_argument("--force", action="store_true", help="run them even if up to date")
     parser.add_argument("--quick", action="store_true", help="each script's --quick; written under scratch/")
     parser.add_argument("--out", type=Path, help="folder for figures/, results/ and logs/ (default: the project)")
@@ -59,6 +58,11 @@ def main():
         failed = run(runs, args.jobs, Path(scratch))
     if failed:
         sys.exit(f"run_all: {failed}")
+
+
+def cores() -> int:
+    """The cores this process may use (fewer than the machine's under a container's or taskset's limit)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def out_of_date(name: str, out: Path) -> bool:
