@@ -1,6 +1,7 @@
 """run_all.py, the parallel runner behind make all: same numbers whatever the workers, and nothing half-done."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -47,7 +48,8 @@ def test_the_same_numbers_alone_or_beside_others_whatever_the_workers(tiny_dir, 
 def test_a_failing_run_stops_the_rest_with_one_line_and_writes_nothing_of_its_experiment(tiny_dir, tmp_path):
     done = run(ROOT / "run_all.py", "05_lr01", "--lr", "1e8", "--quick", "--data-dir", tiny_dir, "--out", tmp_path)
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
-    assert "05_lr01 seed 0 failed: 05_lr01: error: training diverged" in done.stderr
+    # Seeds 0-2 run two at a time and all diverge: whichever ends first is the one named.
+    assert re.search(r"05_lr01 seed [012] failed: 05_lr01: error: training diverged", done.stderr)
     assert not list(tmp_path.rglob("*.json")) and not list(tmp_path.rglob("*.png"))
 
 
