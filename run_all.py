@@ -11,7 +11,6 @@ goes to logs/NAME-seedS.log; here, one line as each run ends.
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -136,7 +135,7 @@ def run(runs: list[Run], jobs: int, scratch: Path) -> str | None:
                    or "none"))
     finally:
         for process, log, _ in running.values():
-            process.send_signal(signal.SIGINT)
+            process.terminate()  # not SIGINT: a script started in the background ignores it, and waits on
         for process, log, _ in running.values():
             process.wait()
             log.close()
