@@ -14,7 +14,6 @@ results/, so that report.py's claims run on any cell unchanged. The cell the lab
 not trained again: its seed 0 is taken from results/.
 """
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -66,7 +65,7 @@ def default_cell_from_results(results: Path = common.ROOT / "results") -> None:
         source = results / f"{name}.json"
         if target.is_file() or not source.is_file():
             continue
-        record = json.loads(source.read_text())
+        record = report.load_record(source, report.REPORT_EPOCHS)  # checked as the report checks it
         config = record["config"]
         if (config.get("inputs"), config.get("threads"), record["runs"][0]["seed"]) != ("unit", 1, 0):
             continue  # made by another setup: trained again instead
