@@ -9,9 +9,10 @@ unsaid or says loosely, and checks report.py's 20 claims, with its thresholds as
 The grid: how pixels are scaled (`--inputs`: unit [0, 1] as the report says, symmetric [-1, 1] as most
 PyTorch tutorials do, standard by the training set's mean and sd) times the batch size (16, 32, 64, and the
 course guide's 100). 04_batch1000 keeps its batch of 1000 in every cell, so it runs once per scaling and serves
-that scaling's cells. One seed per cell; results in calibration/<inputs>-b<batch>/results/, the shape of
-results/, so that report.py's claims run on any cell unchanged. The cell the lab runs by default, unit-b32, is
-not trained again: its seed 0 is taken from results/.
+that scaling's cells. One seed per cell; then, once every cell is done, seeds 1 and 2 for the BEST cells that
+hold the most claims at one seed. Results in calibration/<inputs>-b<batch>/results/, the shape of results/, so
+that report.py's claims run on any cell unchanged. The cell the lab runs by default, unit-b32, is not trained
+again: its seeds are taken from results/.
 """
 import argparse
 import sys
@@ -27,6 +28,8 @@ INPUTS = ("unit", "symmetric", "standard")
 BATCHES = (16, 32, 64, 100)
 DEFAULT = ("unit", 32)
 SHARED = "04_batch1000"  # batch 1000 whatever the cell
+SEEDS = 3  # for the best cells, and for the default, whose three seeds are results/'s
+BEST = 3  # how many cells get SEEDS seeds: those holding the most claims at one seed (the default among them or not)
 
 
 def cells() -> list[tuple[str, int]]:
@@ -45,51 +48,88 @@ def result_path(inputs: str, batch: int, name: str) -> Path:
 
 
 def missing_runs() -> list[Run]:
-    """What is left to train, cell by cell so that cells complete in order, the longest first within a cell."""
+    """What is left to train, cell by cell so that cells complete in order, the longest first within a cell: seed 0
+    of every cell, then, once all are done, the other seeds of the best cells."""
     runs = []
     for inputs, batch in cells():
-        for name in sorted(report.REPORT_EXPERIMENTS, key=lambda name: -expected_seconds(name)):
+        for name in by_length(report.REPORT_EXPERIMENTS):
             path = result_path(inputs, batch, name)
-            if path.is_file() or any(r.out == path.parent.parent and r.name == name for r in runs):
-                continue
-            flags = ("--inputs", inputs) + (() if name == SHARED else ("--batch-size", str(batch)))
-            runs.append(Run(name, 0, path.parent.parent, flags, tag=f"{cell_name(inputs, batch)} "))
+            if not path.is_file() and not any(r.out == path.parent.parent and r.name == name for r in runs):
+                runs.append(cell_run(inputs, batch, name, seed=0))
+    if runs:
+        return runs
+    for inputs, batch in best_cells():
+        for name in by_length(report.REPORT_EXPERIMENTS):
+            path = result_path(inputs, batch, name)
+            for seed in range(len(seeds_done(path)), SEEDS):
+                if not any(r.out == path.parent.parent and r.name == name and r.seed == seed for r in runs):
+                    runs.append(cell_run(inputs, batch, name, seed))
     return runs
 
 
-def default_cell_from_results(results: Path = common.ROOT / "results") -> None:
-    """unit-b32, seed 0, is what results/ already holds (the same flags, the same numbers): taken from there
-    rather than trained again."""
+def by_length(names) -> list[str]:
+    return sorted(names, key=lambda name: -expected_seconds(name))
+
+
+def cell_run(inputs: str, batch: int, name: str, seed: int) -> Run:
+    path = result_path(inputs, batch, name)
+    flags = ("--inputs", inputs) + (() if name == SHARED else ("--batch-size", str(batch)))
+    return Run(name, seed, path.parent.parent, flags, tag=f"{cell_name(inputs, batch)} ")
+
+
+def seeds_done(path: Path) -> list[dict]:
+    """The file's runs, each as a single-seed record, the way run_all.run merges them with new seeds."""
+    if not path.is_file():
+        return []
+    record = report.load_record(path, report.REPORT_EPOCHS)
+    return [dict(record, seeds=1, runs=[one]) for one in record["runs"]]
+
+
+def best_cells() -> list[tuple[str, int]]:
+    """The BEST cells that hold the most claims at one seed; ties go to the one with more within noise, then to
+    the earlier cell in cells()."""
+    done = verdicts(seeds=1)
+    if len(done) < len(cells()):
+        return []
+    ranked = sorted(cells(), key=lambda cell: (-held(done[cell_name(*cell)]), -noise(done[cell_name(*cell)])))
+    return ranked[:BEST]
+
+
+def default_cell_from_results(results: Path = common.ROOT / "results", seeds: int = SEEDS) -> None:
+    """unit-b32 is what results/ already holds (the same flags, the same numbers): its first `seeds` seeds are
+    taken from there rather than trained again."""
     for name in report.REPORT_EXPERIMENTS:
         target = result_path(*DEFAULT, name)
         source = results / f"{name}.json"
-        if target.is_file() or not source.is_file():
+        if len(seeds_done(target)) >= seeds or not source.is_file():
             continue
         record = report.load_record(source, report.REPORT_EPOCHS)  # checked as the report checks it
         config = record["config"]
         if (config.get("inputs"), config.get("threads"), record["runs"][0]["seed"]) != ("unit", 1, 0):
             continue  # made by another setup: trained again instead
-        record = dict(record, seeds=1, runs=record["runs"][:1])
+        record = dict(record, seeds=min(seeds, len(record["runs"])), runs=record["runs"][:seeds])
         common.write_together({target: common.json_bytes(record)})
 
 
-def load_cell(inputs: str, batch: int) -> dict | None:
-    """The cell's eight records, or None while any is missing."""
+def load_cell(inputs: str, batch: int, seeds: int | None = None) -> dict | None:
+    """The cell's eight records (their first `seeds` seeds, or all), or None while any is missing."""
     paths = {name: result_path(inputs, batch, name) for name in report.REPORT_EXPERIMENTS}
     if not all(path.is_file() for path in paths.values()):
         return None
-    return {name: report.load_record(path, report.REPORT_EPOCHS) for name, path in paths.items()}
+    records = {name: report.load_record(path, report.REPORT_EPOCHS) for name, path in paths.items()}
+    return {name: dict(record, seeds=len(record["runs"][:seeds]), runs=record["runs"][:seeds])
+            for name, record in records.items()}
 
 
 MARK = {report.HOLDS: "✓", report.FAILS: "✗", report.NOISE: "~"}
 
 
-def verdicts() -> dict[str, list[dict]]:
-    """Each finished cell's claims, by cell name, in the order of cells()."""
+def verdicts(seeds: int = 1) -> dict[str, list[dict]]:
+    """The claims of each cell done with `seeds` seeds (its first ones), by cell name, in the order of cells()."""
     done = {}
     for inputs, batch in cells():
-        records = load_cell(inputs, batch)
-        if records is not None:
+        records = load_cell(inputs, batch, seeds)
+        if records is not None and all(record["seeds"] == seeds for record in records.values()):
             done[cell_name(inputs, batch)] = report.claims(records)
     return done
 
@@ -98,59 +138,106 @@ def held(rows: list[dict]) -> int:
     return sum(row["verdict"] == report.HOLDS for row in rows)
 
 
+def noise(rows: list[dict]) -> int:
+    return sum(row["verdict"] == report.NOISE for row in rows)
+
+
 def section() -> list[str]:
     """REPRODUCTION.md's answer to "which setup did the report run?", from calibration/ alone."""
-    done = verdicts()
+    done = verdicts(seeds=1)
     if not done:
         return []
     numbers = [row["number"] for row in next(iter(done.values()))]
+    header = [f"| cell | claims that hold | {' | '.join(numbers)} |", "|---|---|" + "---|" * len(numbers)]
     lines = ["## Which setup did the report run?", "",
              "The report leaves the batch size unsaid, and says its pixels were scaled to [0, 1] where most PyTorch "
              "tutorials scale them to [-1, 1]. `calibrate.py` trains the eight experiments over a grid of both "
              f"(scaling: {', '.join(INPUTS)}; batch: {', '.join(map(str, BATCHES))}; 04_batch1000 keeps its batch "
-             "of 1000), one seed per cell, and checks the claims above on each with the same thresholds, fixed "
-             "before the sweep. ✓ holds, ✗ does not, ~ within noise (with one seed: only where a comparison's "
-             "difference is zero).", "",
-             f"| cell | claims that hold | {' | '.join(numbers)} |", "|---|---|" + "---|" * len(numbers)]
-    for cell, rows in done.items():
-        mark = " (the lab's default)" if cell == cell_name(*DEFAULT) else ""
-        lines.append(f"| {cell}{mark} | {held(rows)} of {len(rows)} | "
-                     + " | ".join(MARK[row["verdict"]] for row in rows) + " |")
-    lines.append("")
+             f"of 1000), one seed per cell, then {SEEDS} seeds for the {BEST} cells that hold the most claims at one "
+             "seed, and checks the claims above on each with the same thresholds, fixed before the sweep. "
+             "✓ holds, ✗ does not, ~ within noise (with one seed: only where a comparison's difference is zero). "
+             "unit is [0, 1], symmetric [-1, 1], standard the training set's mean and sd.", "",
+             "One seed (seed 0) per cell:", "", *header, *table_rows(done), ""]
     if len(done) < len(cells()):
-        lines += [f"The sweep is not finished: {len(done)} of {len(cells())} cells are done (`make calibrate-sweep` "
-                  "goes on where it stopped). Until all are, and the best have three seeds, this table answers "
-                  "nothing yet.", ""]
-    lines += ["![Claims held per cell](figures/calibration.png)", ""]
-    return lines
+        return lines + [f"The sweep is not finished: {len(done)} of {len(cells())} cells are done (`make "
+                        "calibrate-sweep` goes on where it stopped). Until all are, and the best have three seeds, "
+                        "this table answers nothing yet.", "", "![Claims held per cell](figures/calibration.png)", ""]
+    confirmed = verdicts(seeds=SEEDS)
+    lines += [f"{SEEDS} seeds, for the {BEST} cells that hold the most claims at one seed"
+              f" ({', '.join(cell_name(*cell) for cell in best_cells())}) and for the lab's default:", "",
+              *header, *table_rows(confirmed), ""]
+    waiting = [cell_name(*cell) for cell in best_cells() if cell_name(*cell) not in confirmed]
+    if waiting:
+        return lines + [f"Not finished: {', '.join(waiting)} still lack{'s' * (len(waiting) == 1)} their other seeds "
+                        "(`make calibrate-sweep` goes on where it stopped); until they have them, this answers "
+                        "nothing yet.", "", "![Claims held per cell](figures/calibration.png)", ""]
+    return lines + answer(confirmed) + ["![Claims held per cell](figures/calibration.png)", ""]
+
+
+def table_rows(done: dict[str, list[dict]]) -> list[str]:
+    mark = {cell_name(*DEFAULT): " (the lab's default)"}
+    return [f"| {cell}{mark.get(cell, '')} | {held(rows)} of {len(rows)} | "
+            + " | ".join(MARK[row["verdict"]] for row in rows) + " |" for cell, rows in done.items()]
+
+
+def answer(confirmed: dict[str, list[dict]]) -> list[str]:
+    """The cells that hold the most claims over SEEDS seeds, how far the others are, and where they differ from the
+    lab's default, in the numbers the claims measured."""
+    ranked = sorted(confirmed, key=lambda cell: (-held(confirmed[cell]), -noise(confirmed[cell])))
+    most = held(confirmed[ranked[0]])
+    best = [cell for cell in ranked if held(confirmed[cell]) == most]
+    default = cell_name(*DEFAULT)
+    lines = [f"**Over {SEEDS} seeds, {' and '.join(best)} hold{'s' * (len(best) == 1)} the most claims: {most} of "
+             f"{len(confirmed[best[0]])}.** " + "; ".join(
+                 f"{cell} holds {held(confirmed[cell])} ({most - held(confirmed[cell])} fewer)"
+                 for cell in ranked if cell not in best) + ".", ""]
+    other = next(cell for cell in ranked if cell != default)
+    differ = [(mine, theirs) for mine, theirs in zip(confirmed[default], confirmed[other])
+              if mine["verdict"] != theirs["verdict"]]
+    lines += [f"Where {other} and the lab's default ({default}) part, the measured values ({SEEDS} seeds):", "",
+              f"| claim | what is measured | {default} | {other} |", "|---|---|---|---|"]
+    lines += [f"| {mine['number']} | {mine['measure']} | {mine['measured']} {MARK[mine['verdict']]} | "
+              f"{theirs['measured']} {MARK[theirs['verdict']]} |" for mine, theirs in differ]
+    return lines + [""]
 
 
 def draw(path: Path) -> None:
-    """Claims held per cell as a heat map; the base's and the final SGD model's validation accuracy in the other
-    cell that holds the most claims, against the lab's default."""
-    done = verdicts()
-    cells_done, table = list(done), list(done.values())
+    """Claims held per cell as a heat map (one seed, then the cells with three); the base's and the final SGD
+    model's curves in the best cell other than the default, against the default, means over their seeds."""
+    single, confirmed = verdicts(seeds=1), verdicts(seeds=SEEDS)
+    rows = [(f"{cell} ({held(verdict)})", verdict) for cell, verdict in single.items()]
+    rows += [(f"{cell}, {SEEDS} seeds ({held(verdict)})", verdict) for cell, verdict in confirmed.items()]
     plt = common.pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(14, 0.45 * len(cells_done) + 2.8), layout="constrained",
-                             gridspec_kw=dict(width_ratios=(3, 2)))
+    fig, axes = plt.subplots(1, 3, figsize=(19, 0.4 * len(rows) + 3), layout="constrained",
+                             gridspec_kw=dict(width_ratios=(3, 2, 2)))
     value = {report.HOLDS: 1.0, report.NOISE: 0.5, report.FAILS: 0.0}
-    axes[0].imshow([[value[row["verdict"]] for row in rows] for rows in table], cmap="RdYlGn", vmin=0, vmax=1,
-                   aspect="auto")
-    axes[0].set_xticks(range(len(table[0])), [row["number"] for row in table[0]])
-    axes[0].set_yticks(range(len(cells_done)), [f"{cell} ({held(rows)})" for cell, rows in done.items()])
-    axes[0].set_title("claims: green holds, red does not, yellow within noise", fontsize=10)
-    others = [cell for cell in cells_done if cell != cell_name(*DEFAULT)] or cells_done
-    best = max(others, key=lambda cell: held(done[cell]))  # the best other than the default, to compare with it
-    for cell, style in ((cell_name(*DEFAULT), "-"), (best, "--")):
+    axes[0].imshow([[value[row["verdict"]] for row in verdict] for _, verdict in rows], cmap="RdYlGn", vmin=0,
+                   vmax=1, aspect="auto")
+    axes[0].set_xticks(range(len(rows[0][1])), [row["number"] for row in rows[0][1]])
+    axes[0].set_yticks(range(len(rows)), [label for label, _ in rows])
+    if confirmed:
+        axes[0].axhline(len(single) - 0.5, color="black", lw=2)
+    axes[0].set_title("claims held: green holds, red does not, yellow within noise", fontsize=10)
+    done = confirmed if len(confirmed) > 1 else single
+    default = cell_name(*DEFAULT)
+    best = max((cell for cell in done if cell != default), key=lambda cell: (held(done[cell]), noise(done[cell])))
+    seeds = SEEDS if done is confirmed else 1
+    for cell, style in ((default, "-"), (best, "--")):
         inputs, batch = cell.split("-b")
-        records = load_cell(inputs, int(batch))
+        records = load_cell(inputs, int(batch), seeds)
         for name, color in (("01_base", "C0"), ("08_final_sgd", "C3")):
-            axes[1].plot(range(1, 31), records[name]["runs"][0]["history"]["val_acc"], ls=style, color=color,
-                         label=f"{name}, {cell}")
-    axes[1].set(xlabel="epoch", ylabel="validation accuracy", title=f"the default against the best other cell ({best})")
-    axes[1].grid(alpha=0.3)
-    axes[1].legend(fontsize=8)
-    fig.suptitle("Calibration: which setup reproduces the report's claims (one seed per cell)")
+            for ax, key in zip(axes[1:], ("val_acc", "train_loss")):
+                common.band(ax, report.curves(records[name], key), ls=style, color=color, label=f"{name}, {cell}")
+    axes[1].axhline(0.7, color="gray", lw=0.8)
+    axes[1].axvline(5, color="gray", lw=0.8)
+    axes[1].set(xlabel="epoch", ylabel="validation accuracy", title="1b: 0.7 passed at epoch 5")
+    axes[2].axhline(0.15, color="gray", lw=0.8)
+    axes[2].set(xlabel="epoch", ylabel="training loss (eval mode)", title="8b: final SGD's loss below 0.15")
+    for ax in axes[1:]:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Calibration: which setup reproduces the report's claims; curves: the default ({default}) against "
+                 f"the best other cell ({best}), {seeds} seed{'s' * (seeds > 1)}")
     common.save_figure(fig, path)
 
 
@@ -162,12 +249,14 @@ def main():
     try:
         if not args.draw:
             default_cell_from_results()
-            runs = missing_runs()
-            print(f"calibrate: {len(runs)} runs to go over {len(cells())} cells, {args.jobs} at a time", flush=True)
-            with tempfile.TemporaryDirectory(prefix="calibrate-") as scratch:
-                failed = run(runs, args.jobs, Path(scratch))
-            if failed:
-                sys.exit(f"calibrate: {failed}")
+            while runs := missing_runs():  # seed 0 of every cell, then the best cells' other seeds
+                stage = "the best cells' other seeds" if runs[0].seed else f"seed 0 of {len(cells())} cells"
+                print(f"calibrate: {len(runs)} runs to go ({stage}), {args.jobs} at a time", flush=True)
+                earlier = {(r.name, r.out): seeds_done(r.out / "results" / f"{r.name}.json") for r in runs}
+                with tempfile.TemporaryDirectory(prefix="calibrate-") as scratch:
+                    failed = run(runs, args.jobs, Path(scratch), earlier)
+                if failed:
+                    sys.exit(f"calibrate: {failed}")
         done = verdicts()
     except common.UserError as e:
         sys.exit(f"calibrate: error: {e}")

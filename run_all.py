@@ -93,11 +93,14 @@ class Run(NamedTuple):
         return f"{self.tag}{self.name} seed {self.seed}"
 
 
-def run(runs: list[Run], jobs: int, scratch: Path) -> str | None:
-    """Run `jobs` at a time, in the order given; write each experiment once all its seeds are done. On a failure
-    or Ctrl-C, stop the others and say so; experiments finished by then stay written."""
-    waiting, running, finished = list(runs), {}, {}
-    seeds_of = {(r.name, r.out): sum(1 for o in runs if (o.name, o.out) == (r.name, r.out)) for r in runs}
+def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) -> str | None:
+    """Run `jobs` at a time, in the order given; write each experiment once all its seeds are done, merged with
+    `earlier`'s single-seed records of it ({(name, out): [record, ...]}), if any. On a failure or Ctrl-C, stop the
+    others and say so; experiments finished by then stay written."""
+    waiting, running = list(runs), {}
+    finished = {key: list(records) for key, records in (earlier or {}).items()}
+    seeds_of = {(r.name, r.out): len(finished.get((r.name, r.out), ()))
+                + sum(1 for o in runs if (o.name, o.out) == (r.name, r.out)) for r in runs}
     started = time.perf_counter()
     try:
         while waiting or running:
@@ -121,7 +124,7 @@ def run(runs: list[Run], jobs: int, scratch: Path) -> str | None:
                 record = json.loads((folder / "results" / f"{r.name}.json").read_text())
                 experiment = finished.setdefault((r.name, r.out), [])
                 experiment.append(record)
-                done = sum(map(len, finished.values()))
+                done = len(runs) - len(waiting) - len(running)
                 print(f"[{done}/{len(runs)}, {time.perf_counter() - started:.0f}s] {r}: "
                       f"{common.summary(record['runs'][0])}", flush=True)
                 if len(experiment) == seeds_of[(r.name, r.out)]:
@@ -131,7 +134,7 @@ def run(runs: list[Run], jobs: int, scratch: Path) -> str | None:
         return None
     except KeyboardInterrupt:
         return ("interrupted; the experiments finished before were written, no other: "
-                + (", ".join(name for (name, out), records in finished.items() if len(records) == seeds_of[(name, out)])
+                + (", ".join(name for (name, out), records in finished.items() if len(records) == seeds_of.get((name, out)))
                    or "none"))
     finally:
         for process, log, _ in running.values():

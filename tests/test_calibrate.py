@@ -6,7 +6,7 @@ import pytest
 
 import calibrate
 import report
-from test_report import write_results
+from test_report import TYPICAL, write_results
 
 
 @pytest.fixture
@@ -47,7 +47,8 @@ def test_claims_of_every_finished_cell_with_report_s_thresholds(sweep, tmp_path)
     shutil.move(sweep / "standard-b100" / "results" / "04_batch1000.json", sweep / "standard-b32" / "results")
     done = calibrate.verdicts()
     assert list(done) == ["unit-b32", "standard-b100"]  # standard-b32 itself lacks seven experiments
-    assert done["standard-b100"] == report.claims(report.load(results))
+    assert done["standard-b100"] == report.claims(report.load(first_seed(results, tmp_path / "seed0")))
+    assert calibrate.verdicts(seeds=3)["standard-b100"] == report.claims(report.load(results))
     text = "\n".join(calibrate.section())
     assert "| unit-b32 (the lab's default) | " in text and "2 of 12 cells are done" in text
 
@@ -61,15 +62,69 @@ def test_a_damaged_cell_file_is_named(sweep, tmp_path):
         calibrate.verdicts()
 
 
-def test_the_lab_s_own_cell_is_seed_0_of_the_committed_results(sweep, tmp_path):
+def test_the_lab_s_own_cell_is_the_committed_results(sweep, tmp_path):
     results = write_results(tmp_path / "made")
     for path in results.iterdir():
         record = json.loads(path.read_text())
         record["config"].update(inputs="unit", threads=1)
         path.write_text(json.dumps(dict(record, seeds=3)))
-    calibrate.default_cell_from_results(results)
+    calibrate.default_cell_from_results(results, seeds=1)
+    calibrate.default_cell_from_results(results)  # a cell with one seed gets the other two
     for name in report.REPORT_EXPERIMENTS:
         taken = json.loads((sweep / "unit-b32" / "results" / f"{name}.json").read_text())
         committed = json.loads((results / f"{name}.json").read_text())
-        assert taken["seeds"] == 1 and taken["runs"] == committed["runs"][:1]
+        assert taken["seeds"] == 3 and taken["runs"] == committed["runs"]
     assert not [r for r in calibrate.missing_runs() if r.out.name == "unit-b32"]
+
+
+def first_seed(results, folder):
+    folder.mkdir(parents=True)
+    for path in results.iterdir():
+        record = json.loads(path.read_text())
+        (folder / path.name).write_text(json.dumps(dict(record, seeds=1, runs=record["runs"][:1])))
+    return folder
+
+
+def fill_every_cell(sweep, tmp_path, better):
+    """Every cell done at one seed with the same made-up numbers, except `better`: {cell: TYPICAL's changes}."""
+    for inputs, batch in calibrate.cells():
+        cell = calibrate.cell_name(inputs, batch)
+        made = write_results(tmp_path / "made" / cell, dict(TYPICAL, **better.get(cell, {})))
+        shutil.copytree(first_seed(made, tmp_path / "one" / cell), sweep / cell / "results")
+        if batch != 32:
+            (sweep / cell / "results" / "04_batch1000.json").unlink()  # it lives in the scaling's b32 cell
+    return tmp_path / "made"
+
+
+LOW_LOSS = {"08_final_sgd": ([0.89, 0.891, 0.889], [0.12, 0.12, 0.13])}  # 8b holds
+LOW_LOSSES = dict(LOW_LOSS, **{"02_adam": ([0.88, 0.885, 0.882], [0.15, 0.16, 0.15])})  # 2b and 8b hold
+
+
+def test_once_every_cell_is_done_the_best_get_their_other_seeds(sweep, tmp_path):
+    made = fill_every_cell(sweep, tmp_path, {"standard-b64": LOW_LOSSES, "standard-b100": LOW_LOSS})
+    assert calibrate.best_cells() == [("standard", 64), ("standard", 100), ("unit", 32)]  # ties: the grid's order
+    shutil.copytree(made / "unit-b32", sweep / "unit-b32" / "results", dirs_exist_ok=True)  # results/'s 3 seeds
+    runs = calibrate.missing_runs()
+    assert {(r.out.name, r.seed) for r in runs} == {(cell, seed) for cell in ("standard-b64", "standard-b100",
+                                                                              "standard-b32") for seed in (1, 2)}
+    assert [r for r in runs if r.out.name == "standard-b32"] == [r for r in runs if r.name == "04_batch1000"]
+    assert len(runs) == 2 * 7 * 2 + 2  # seven per cell, and standard's 04_batch1000 once
+    assert all(r.flags[:2] == ("--inputs", r.out.name.split("-")[0]) for r in runs)
+    assert list(calibrate.verdicts(seeds=3)) == ["unit-b32"]  # the others wait for their seeds
+
+
+def test_the_answer_names_the_cell_that_holds_most_over_three_seeds_and_where_it_parts_from_the_default(
+        sweep, tmp_path):
+    made = fill_every_cell(sweep, tmp_path, {"standard-b64": LOW_LOSSES, "standard-b100": LOW_LOSS})
+    assert "answers nothing yet" in "\n".join(calibrate.section())  # the best lack their seeds
+    for cell in ("standard-b64", "standard-b100", "unit-b32"):
+        for path in (sweep / cell / "results").iterdir():
+            shutil.copy(made / cell / path.name, path)  # all three seeds
+    shutil.copy(made / "standard-b32" / "04_batch1000.json", sweep / "standard-b32" / "results")
+    text = "\n".join(calibrate.section())
+    assert "answers nothing yet" not in text
+    assert "**Over 3 seeds, standard-b64 holds the most claims: 13 of 20.** standard-b100 holds 12 (1 fewer); " \
+           "unit-b32 holds 11 (2 fewer)." in text
+    parted = [line.split(" | ")[0] for line in text.splitlines() if "3 seeds ✗ | " in line]
+    assert parted == ["| 2b", "| 8b"]  # where it parts from the default, and nowhere else
+    assert "| standard-b64, 3 seeds" not in text and "| standard-b64 | 13 of 20 |" in text

@@ -80,3 +80,15 @@ def test_merged_seeds_are_the_record_the_script_writes(tmp_path):
     records = [{"experiment": "x", "config": {"seed": seed}, "seeds": 1, "runs": [{"seed": seed}]} for seed in (4, 3)]
     assert run_all.merge(records) == {"experiment": "x", "config": {"seed": 3}, "seeds": 2,
                                       "runs": [{"seed": 3}, {"seed": 4}]}
+
+
+def test_seeds_added_later_make_the_record_all_seeds_at_once_make(tiny_dir, tmp_path):
+    flags = ("--quick", "--data-dir", str(tiny_dir), "--device", "cpu")
+    at_once = run(ROOT / "01_base.py", "--seeds", "2", *flags, "--out", tmp_path / "at_once")
+    assert at_once.returncode == 0, at_once.stderr
+    out = tmp_path / "later"
+    assert run_all.run([run_all.Run("01_base", 0, out, flags)], 1, tmp_path / "scratch0") is None
+    first = json.loads((out / "results" / "01_base.json").read_text())
+    assert run_all.run([run_all.Run("01_base", 1, out, flags)], 1, tmp_path / "scratch1",
+                       earlier={("01_base", out): [first]}) is None
+    assert numbers(out / "results" / "01_base.json") == numbers(tmp_path / "at_once" / "results" / "01_base.json")
