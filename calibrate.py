@@ -121,6 +121,7 @@ def load_cell(inputs: str, batch: int, seeds: int | None = None) -> dict | None:
             for name, record in records.items()}
 
 
+SCALED = {"unit": "[0, 1]", "symmetric": "[-1, 1]", "standard": "mean 0 and sd 1 by the training set's statistics"}
 MARK = {report.HOLDS: "✓", report.FAILS: "✗", report.NOISE: "~"}
 
 
@@ -191,6 +192,11 @@ def answer(confirmed: dict[str, list[dict]]) -> list[str]:
              f"{len(confirmed[best[0]])}.** " + "; ".join(
                  f"{cell} holds {held(confirmed[cell])} ({most - held(confirmed[cell])} fewer)"
                  for cell in ranked if cell not in best) + ".", ""]
+    setups = [f"{cell} (pixels scaled to {SCALED[cell.split('-b')[0]]}, batches of {cell.split('-b')[1]})"
+              for cell in best]
+    lines += [f"The report's text says its pixels were scaled to [0, 1] and does not give the batch size; the "
+              f"setup{'s' * (len(best) > 1)} whose numbers come closest to its own {'are' if len(best) > 1 else 'is'} "
+              f"{' and '.join(setups)}.", ""]
     other = next(cell for cell in ranked if cell != default)
     differ = [(mine, theirs) for mine, theirs in zip(confirmed[default], confirmed[other])
               if mine["verdict"] != theirs["verdict"]]

@@ -125,6 +125,8 @@ def test_the_answer_names_the_cell_that_holds_most_over_three_seeds_and_where_it
     assert "answers nothing yet" not in text
     assert "**Over 3 seeds, standard-b64 holds the most claims: 13 of 20.** standard-b100 holds 12 (1 fewer); " \
            "unit-b32 holds 11 (2 fewer)." in text
+    assert "closest to its own is standard-b64 (pixels scaled to mean 0 and sd 1 by the training set's statistics, " \
+           "batches of 64)." in text
     parted = [line.split(" | ")[0] for line in text.splitlines() if "3 seeds ✗ | " in line]
     assert parted == ["| 2b", "| 8b"]  # where it parts from the default, and nowhere else
     assert "| standard-b64, 3 seeds" not in text and "| standard-b64 | 13 of 20 |" in text
