@@ -164,8 +164,9 @@ def section() -> list[str]:
                         "calibrate-sweep` goes on where it stopped). Until all are, and the best have three seeds, "
                         "this table answers nothing yet.", "", "![Claims held per cell](figures/calibration.png)", ""]
     confirmed = verdicts(seeds=SEEDS)
+    also = "" if DEFAULT in best_cells() else " and for the lab's default"
     lines += [f"{SEEDS} seeds, for the {BEST} cells that hold the most claims at one seed"
-              f" ({', '.join(cell_name(*cell) for cell in best_cells())}) and for the lab's default:", "",
+              f" ({', '.join(cell_name(*cell) for cell in best_cells())}){also}:", "",
               *header, *table_rows(confirmed), ""]
     waiting = [cell_name(*cell) for cell in best_cells() if cell_name(*cell) not in confirmed]
     if waiting:
