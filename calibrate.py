@@ -91,7 +91,7 @@ def best_cells() -> list[tuple[str, int]]:
     done = verdicts(seeds=1)
     if len(done) < len(cells()):
         return []
-    ranked = sorted(cells(), key=lambda cell: (-held(done[cell_name(*cell)]), -noise(done[cell_name(*cell)])))
+    ranked = sorted(cells(), key=lambda cell: standing(done[cell_name(*cell)]), reverse=True)  # stable: ties keep order
     return ranked[:BEST]
 
 
@@ -143,6 +143,11 @@ def noise(rows: list[dict]) -> int:
     return sum(row["verdict"] == report.NOISE for row in rows)
 
 
+def standing(rows: list[dict]) -> tuple[int, int]:
+    """How a cell ranks: by the claims it holds, then by those within noise."""
+    return held(rows), noise(rows)
+
+
 def section() -> list[str]:
     """REPRODUCTION.md's answer to "which setup did the report run?", from calibration/ alone."""
     done = verdicts(seeds=1)
@@ -185,7 +190,7 @@ def table_rows(done: dict[str, list[dict]]) -> list[str]:
 def answer(confirmed: dict[str, list[dict]]) -> list[str]:
     """The cells that hold the most claims over SEEDS seeds, how far the others are, and where they differ from the
     lab's default, in the numbers the claims measured."""
-    ranked = sorted(confirmed, key=lambda cell: (-held(confirmed[cell]), -noise(confirmed[cell])))
+    ranked = sorted(confirmed, key=lambda cell: standing(confirmed[cell]), reverse=True)
     most = held(confirmed[ranked[0]])
     best = [cell for cell in ranked if held(confirmed[cell]) == most]
     default = cell_name(*DEFAULT)
@@ -227,7 +232,7 @@ def draw(path: Path) -> None:
     axes[0].set_title("claims held: green holds, red does not, yellow within noise", fontsize=10)
     done = confirmed if len(confirmed) > 1 else single
     default = cell_name(*DEFAULT)
-    best = max((cell for cell in done if cell != default), key=lambda cell: (held(done[cell]), noise(done[cell])))
+    best = max((cell for cell in done if cell != default), key=lambda cell: standing(done[cell]))
     seeds = SEEDS if done is confirmed else 1
     for cell, style in ((default, "-"), (best, "--")):
         inputs, batch = cell.split("-b")

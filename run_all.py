@@ -138,7 +138,7 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) 
                    or "none"))
     finally:
         for process, log, _ in running.values():
-            process.terminate()  # not SIGINT: a script started in the background ignores it, and waits on
+            process.terminate()  # not SIGINT: a script started in the background ignores it
         for process, log, _ in running.values():
             process.wait()
             log.close()
