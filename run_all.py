@@ -11,6 +11,7 @@ goes to logs/NAME-seedS.log; here, one line as each run ends.
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -102,6 +103,8 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) 
     seeds_of = {(r.name, r.out): len(finished.get((r.name, r.out), ()))
                 + sum(1 for o in runs if (o.name, o.out) == (r.name, r.out)) for r in runs}
     started = time.perf_counter()
+    # kill's SIGTERM, like Ctrl-C, must stop the trainings started here rather than leave them running on.
+    on_sigterm = signal.signal(signal.SIGTERM, stopped)
     try:
         while waiting or running:
             while waiting and len(running) < jobs:
@@ -137,11 +140,16 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) 
                 + (", ".join(name for (name, out), records in finished.items() if len(records) == seeds_of.get((name, out)))
                    or "none"))
     finally:
+        signal.signal(signal.SIGTERM, on_sigterm)
         for process, log, _ in running.values():
             process.terminate()  # not SIGINT: a script started in the background ignores it
         for process, log, _ in running.values():
             process.wait()
             log.close()
+
+
+def stopped(signum, frame):
+    raise KeyboardInterrupt
 
 
 def merge(records: list[dict]) -> dict:

@@ -4,6 +4,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +94,42 @@ def test_seeds_added_later_make_the_record_all_seeds_at_once_make(tiny_dir, tmp_
     assert run_all.run([run_all.Run("01_base", 1, out, flags)], 1, tmp_path / "scratch1",
                        earlier={("01_base", out): [first]}) is None
     assert numbers(out / "results" / "01_base.json") == numbers(tmp_path / "at_once" / "results" / "01_base.json")
+
+
+def children_of(pid):
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid):
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finds the trainings through /proc")
+def test_kill_stops_the_trainings_it_started_and_says_so(tiny_dir, tmp_path):
+    command = [sys.executable, ROOT / "run_all.py", "01_base", "--seeds", "2", "--epochs", "10000", "--quick",
+               "--data-dir", tiny_dir, "--device", "cpu", "--out", tmp_path]
+    parent = subprocess.Popen(list(map(str, command)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(trainings := children_of(parent.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        assert len(trainings) == 2
+        parent.terminate()
+        _, error = parent.communicate(timeout=60)
+        assert not [pid for pid in trainings if alive(pid)]
+        assert parent.returncode == 1 and "interrupted" in error and "Traceback" not in error
+    finally:
+        for pid in trainings:
+            if alive(pid):
+                os.kill(pid, 15)
