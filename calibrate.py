@@ -193,24 +193,35 @@ def answer(confirmed: dict[str, list[dict]]) -> list[str]:
     ranked = sorted(confirmed, key=lambda cell: standing(confirmed[cell]), reverse=True)
     most = held(confirmed[ranked[0]])
     best = [cell for cell in ranked if held(confirmed[cell]) == most]
+    rest = [cell for cell in ranked if cell not in best]
     default = cell_name(*DEFAULT)
-    lines = [f"**Over {SEEDS} seeds, {' and '.join(best)} hold{'s' * (len(best) == 1)} the most claims: {most} of "
-             f"{len(confirmed[best[0]])}.** " + "; ".join(
-                 f"{cell} holds {held(confirmed[cell])} ({most - held(confirmed[cell])} fewer)"
-                 for cell in ranked if cell not in best) + ".", ""]
+    lines = [f"**Over {SEEDS} seeds, {listed(best)} hold{'s' * (len(best) == 1)} the most claims: {most} of "
+             f"{len(confirmed[best[0]])}.** " + ("; ".join(
+                 f"{cell} holds {held(confirmed[cell])} ({most - held(confirmed[cell])} fewer)" for cell in rest) + "."
+                 if rest else f"A tie: none of the {len(best)} holds more claims than another."), ""]
     setups = [f"{cell} (pixels scaled to {SCALED[cell.split('-b')[0]]}, batches of {cell.split('-b')[1]})"
               for cell in best]
     lines += [f"The report's text says its pixels were scaled to [0, 1] and does not give the batch size; the "
               f"setup{'s' * (len(best) > 1)} whose numbers come closest to its own {'are' if len(best) > 1 else 'is'} "
-              f"{' and '.join(setups)}.", ""]
-    other = next(cell for cell in ranked if cell != default)
-    differ = [(mine, theirs) for mine, theirs in zip(confirmed[default], confirmed[other])
-              if mine["verdict"] != theirs["verdict"]]
-    lines += [f"Where {other} and the lab's default ({default}) part, the measured values ({SEEDS} seeds):", "",
-              f"| claim | what is measured | {default} | {other} |", "|---|---|---|---|"]
-    lines += [f"| {mine['number']} | {mine['measure']} | {mine['measured']} {MARK[mine['verdict']]} | "
-              f"{theirs['measured']} {MARK[theirs['verdict']]} |" for mine, theirs in differ]
+              f"{listed(setups)}. " + ("[0, 1], what the text says, is among them: its numbers do not contradict its "
+                                       "text." if any(cell.startswith("unit-") for cell in best) else
+                                       "None of them scales to [0, 1], what the text says: its numbers point away "
+                                       "from its text."),
+              ""]
+    others = [cell for cell in best if cell != default] or rest[:1]
+    differ = [row for row in zip(*(confirmed[cell] for cell in [default, *others]))
+              if len({claim["verdict"] for claim in row}) > 1]
+    compared = listed([f"the lab's default ({default})", *others])
+    lines += [f"Where {compared} part, the measured values ({SEEDS} seeds):", "",
+              f"| claim | what is measured | {' | '.join([default, *others])} |",
+              "|---|---|" + "---|" * (1 + len(others))]
+    lines += [f"| {row[0]['number']} | {row[0]['measure']} | "
+              + " | ".join(f"{claim['measured']} {MARK[claim['verdict']]}" for claim in row) + " |" for row in differ]
     return lines + [""]
+
+
+def listed(names: list[str]) -> str:
+    return " and ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
 
 
 def draw(path: Path) -> None:

@@ -130,3 +130,22 @@ def test_the_answer_names_the_cell_that_holds_most_over_three_seeds_and_where_it
     parted = [line.split(" | ")[0] for line in text.splitlines() if "3 seeds ✗ | " in line]
     assert parted == ["| 2b", "| 8b"]  # where it parts from the default, and nowhere else
     assert "| standard-b64, 3 seeds" not in text and "| standard-b64 | 13 of 20 |" in text
+
+
+def test_a_tie_is_called_one_and_every_tied_cell_is_set_against_the_default(sweep, tmp_path):
+    low_adam_loss = {"02_adam": LOW_LOSSES["02_adam"]}  # 2b holds
+    better = {"unit-b32": low_adam_loss, "standard-b64": LOW_LOSS, "standard-b100": low_adam_loss}
+    made = fill_every_cell(sweep, tmp_path, better)
+    for cell in better:
+        for path in (sweep / cell / "results").iterdir():
+            shutil.copy(made / cell / path.name, path)
+    shutil.copy(made / "standard-b32" / "04_batch1000.json", sweep / "standard-b32" / "results")
+    text = "\n".join(calibrate.section())
+    assert "**Over 3 seeds, unit-b32, standard-b64 and standard-b100 hold the most claims: 12 of 20.** A tie: none " \
+           "of the 3 holds more claims than another." in text
+    assert "[0, 1], what the text says, is among them" in text
+    assert "Where the lab's default (unit-b32), standard-b64 and standard-b100 part" in text
+    parted = [line for line in text.splitlines() if line.startswith("| 2b |") or line.startswith("| 8b |")]
+    assert [[cell.strip()[-1] for cell in line.rstrip(" |").split(" | ")[2:]] for line in parted] == [["✓", "✗", "✓"],
+                                                                                         ["✗", "✓", "✗"]]
+    assert len([line for line in text.splitlines() if line.startswith("| ") and "3 seeds" in line]) == 2
