@@ -2,7 +2,10 @@
 #              one training per core (run_all.py), then the data mosaic and REPRODUCTION.md with its figures
 # make test    the test suite
 # make report  REPRODUCTION.md and the README's tables from results/*.json alone (trains nothing)
-# make bench   bench/RESULTS.md: seconds per epoch against the usual DataLoader loop and the FLOP limit
+# make bench   bench/RESULTS.md: seconds per epoch against the usual DataLoader loop and the FLOP limit;
+#              bench/STEP.md: cheaper training steps tried; bench/PARALLEL.md: two trainings against one
+# make bench-lab  bench/PARALLEL.md's whole-lab table: make clean all's trainings timed at one worker, then
+#              at one per core (hours at SEEDS=3; its figures and results go to scratch/lab/, not the project's)
 # Both create .venv and install requirements.txt the first time.
 #
 # make itself runs one thing at a time: run_all.py is what fills the cores, with each training on one thread.
@@ -15,7 +18,7 @@ SEEDS ?= 3
 # Trainings at once; empty: one per core.
 JOBS ?=
 
-.PHONY: all experiments test report bench data clean calibrate calibrate-sweep
+.PHONY: all experiments test report bench bench-lab data clean calibrate calibrate-sweep
 
 all: experiments figures/data.png report
 
@@ -46,7 +49,13 @@ test: .venv/ready
 
 bench: .venv/ready | data
 	$(PYTHON) bench/bench.py
+	$(PYTHON) bench/step.py
 	$(PYTHON) bench/parallel.py
+
+bench-lab: .venv/ready | data
+	$(PYTHON) bench/parallel.py --lab 1 --seeds $(SEEDS) --out scratch/lab
+	$(PYTHON) bench/parallel.py --lab $$($(PYTHON) -c 'import run_all; print(run_all.cores())') --seeds $(SEEDS) \
+	    --out scratch/lab
 
 clean:
 	rm -rf figures/*.png results/*.json REPRODUCTION.md scratch logs
