@@ -1,14 +1,14 @@
 """Trainings side by side, as make all runs them: whole processes, each at the lab's default of one thread.
 
     .venv/bin/python bench/parallel.py [--pairs 3] [--epochs 3]        (or: make bench)
-    .venv/bin/python bench/parallel.py --lab JOBS [--seeds 3]
+    .venv/bin/python bench/parallel.py --lab JOBS [--seeds 3] [--out FOLDER]
 
 The first form times `01_base.py --epochs E` alone and two copies started at once, alternating alone and
 side by side so that a machine whose speed drifts affects both alike; each figure is a whole process's wall
 time, start-up included. `--lab JOBS` times run_all.py over every experiment (what `make clean all` trains)
-with JOBS workers, writing figures/ and results/ as make all does, against the sum of the experiments' limits
-(bench.py's floating-point work at this machine's matmul rate). Each writes its section of bench/PARALLEL.md
-and of the README.
+with JOBS workers, writing figures/ and results/ as make all does (or under --out), against the sum of the
+experiments' limits (bench.py's floating-point work at this machine's matmul rate), as one row of a table that
+keeps the other rows. Each writes its section of bench/PARALLEL.md and of the README.
 """
 import argparse
 import json
@@ -64,36 +64,64 @@ def side_by_side(pairs: int, epochs: int) -> list[str]:
             "is at most 1.2."]
 
 
-def whole_lab(jobs: int, seeds: int) -> list[str]:
+def whole_lab(jobs: int, seeds: int, out: Path | None) -> dict:
     rate = bench.matmul_rate(common.resolve_device("cpu"))  # before the trainings, on an idle machine
     now = time.perf_counter()
     done = subprocess.run([sys.executable, str(ROOT / "run_all.py"), "--force", "--seeds", str(seeds), "--jobs",
-                           str(jobs)])
+                           str(jobs), *(["--out", str(out)] if out else [])])
     wall = time.perf_counter() - now
     print(f"parallel: run_all took {wall:.0f} s", flush=True)
     if done.returncode != 0:
         sys.exit("parallel: run_all failed")
-    return lab_summary(jobs, seeds, wall, rate)
+    return lab_row(jobs, seeds, wall, rate, out or ROOT)
 
 
-def lab_summary(jobs: int, seeds: int, wall: float, rate: float) -> list[str]:
+def lab_row(jobs: int, seeds: int, wall: float, rate: float, out: Path) -> dict:
     limits = own = 0.0
     for name in common.experiment_names():
-        record = json.loads((ROOT / "results" / f"{name}.json").read_text())
+        record = json.loads((out / "results" / f"{name}.json").read_text())
         train_size, val_size = record["data"]["train_size"], record["data"]["val_size"]
         for run in record["runs"]:
             own += run["seconds"]
             if record.get("model", "MLP").startswith("MLP"):  # the limit's formula knows only the MLP
                 hidden = tuple(record["config"]["hidden"])
                 limits += len(run["history"]["val_acc"]) * bench.epoch_flops(hidden, train_size, val_size) / rate
-    return [f"Written by `bench/parallel.py --lab {jobs}` on {time.strftime('%Y-%m-%d')}: run_all.py over all "
-            f"{len(common.experiment_names())} experiments, {seeds} seeds each, {jobs} workers, from nothing "
-            "(what `make clean all` trains).", "",
-            f"- wall time: **{wall:.0f} s**;",
-            f"- the runs' own seconds added up: {own:.0f} s (what one worker would take, if a run alone were as "
-            "fast as a run beside another);",
-            f"- the sum of the MLP experiments' limits (their floating-point work at this machine's "
-            f"{rate / 1e9:.0f} GFLOP/s): {limits:.0f} s, so the wall time is **{wall / limits:.1f}x** the limits."]
+    return dict(date=time.strftime("%Y-%m-%d"), workers=jobs, seeds=seeds, experiments=len(common.experiment_names()),
+                wall=round(wall), own=round(own), limits=round(limits), rate=round(rate / 1e9))
+
+
+LAB_COLUMNS = ("date", "experiments", "seeds", "workers", "wall", "own", "limits", "rate")
+LAB_HEADER = ("| date | experiments | seeds each | workers | wall time | the runs' own seconds, added up "
+              "| the limits, added up | matmul rate | wall : limits |")
+
+
+def lab_section(rows: list[dict]) -> list[str]:
+    """The whole-lab table: one row per (experiments, seeds, workers), the latest of each, fewest workers first."""
+    return ["Written by `bench/parallel.py --lab JOBS`: run_all.py over every experiment from nothing (what `make "
+            "clean all` trains), JOBS trainings at once. The runs' own seconds, added up, are what one worker "
+            "would take if a run alone were as fast as a run beside another; the limits are the MLP experiments' "
+            "floating-point work at this machine's dense matmul rate, measured before the trainings. Machines "
+            "differ: compare rows of one date.", "",
+            LAB_HEADER, "|---" * LAB_HEADER.count(" | ") + "|---|",
+            *(f"| {r['date']} | {r['experiments']} | {r['seeds']} | {r['workers']} | **{r['wall']} s** | {r['own']} s "
+              f"| {r['limits']} s | {r['rate']} GFLOP/s | **{r['wall'] / r['limits']:.1f}x** |"
+              for r in sorted(rows, key=lambda r: (r["date"], r["seeds"], r["workers"])))]
+
+
+def with_row(rows: list[dict], row: dict) -> list[dict]:
+    """`rows` with `row` in place of any earlier one of the same experiments, seeds and workers."""
+    key = ("experiments", "seeds", "workers")
+    return [r for r in rows if [r[k] for k in key] != [row[k] for k in key]] + [row]
+
+
+def lab_rows(path: Path) -> list[dict]:
+    """The rows of the whole-lab table in `path`, as lab_section wrote them."""
+    rows = []
+    for line in (path.read_text() if path.is_file() else "").splitlines():
+        cells = [cell.strip(" *sGFLOP/x") for cell in line.strip("|").split("|")]
+        if line.startswith("| 20") and len(cells) == len(LAB_COLUMNS) + 1:
+            rows.append(dict(zip(LAB_COLUMNS, [cells[0], *map(int, cells[1:len(LAB_COLUMNS)])])))
+    return rows
 
 
 def main():
@@ -102,9 +130,14 @@ def main():
     parser.add_argument("--epochs", type=common.positive(int), default=3)
     parser.add_argument("--lab", type=common.positive(int), metavar="JOBS", help="time the whole lab instead")
     parser.add_argument("--seeds", type=common.positive(int), default=3)
+    parser.add_argument("--out", type=Path, help="with --lab: where run_all writes (default: the project's figures/ "
+                                                 "and results/, as make clean all does)")
     args = parser.parse_args()
     section = "whole lab" if args.lab else "side by side"
-    lines = whole_lab(args.lab, args.seeds) if args.lab else side_by_side(args.pairs, args.epochs)
+    if args.lab:
+        lines = lab_section(with_row(lab_rows(REPORT), whole_lab(args.lab, args.seeds, args.out)))
+    else:
+        lines = side_by_side(args.pairs, args.epochs)
     if not REPORT.is_file():
         REPORT.write_text("# Benchmark: trainings side by side\n\n## Two trainings against one\n\n"
                           "<!-- side by side: written by bench/parallel.py -->\n<!-- end of side by side -->\n\n"

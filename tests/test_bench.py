@@ -23,3 +23,16 @@ def test_the_limit_counts_the_flops_torch_counts(hidden):
         model(x)
     counted = step.get_total_flops() * 60_000 / 32 + forward.get_total_flops() * 70_000 / 32
     assert bench.epoch_flops(hidden) == pytest.approx(counted, rel=1e-9)
+
+
+def test_the_whole_lab_table_keeps_other_rows_and_reads_back_what_it_wrote(tmp_path):
+    import parallel
+    old = [dict(date="2026-11-30", experiments=8, seeds=3, workers=2, wall=3077, own=5978, limits=1128, rate=69),
+           dict(date="2026-11-30", experiments=8, seeds=3, workers=1, wall=5600, own=5590, limits=1128, rate=69)]
+    page = tmp_path / "PARALLEL.md"
+    page.write_text("# x\n\n<!-- whole lab: -->\n" + "\n".join(parallel.lab_section(old)) + "\n<!-- end of whole lab -->\n")
+    assert sorted(parallel.lab_rows(page), key=str) == sorted(old, key=str)
+    assert "| **2.7x** |" in page.read_text() and "| **5.0x** |" in page.read_text()
+    new = dict(old[0], date="2026-12-01", wall=2900)
+    assert parallel.with_row(parallel.lab_rows(page), new) == [old[1], new]  # the same workers and seeds: replaced
+    assert len(parallel.with_row(old, dict(new, seeds=1))) == 3
