@@ -11,6 +11,7 @@ Writes bench/RESULTS.md.
 import argparse
 import dataclasses
 import gzip
+import itertools
 import statistics
 import sys
 import tempfile
@@ -142,9 +143,11 @@ ALTERNATIVES = [  # (label, hidden, optimizer, its keyword arguments, threads, c
 ]
 
 
-def training_passes(hidden, optimizer_name, kwargs, threads, compiled, data):
-    """Seconds of one training pass (batch 32) per next(), with one thing done differently from common.py
-    (the optimizer built from `kwargs`, unless None: then as common.py builds it)."""
+def training_passes(hidden, optimizer_name, kwargs, threads, compiled, data, epoch=common.train_epoch):
+    """(seconds, (running loss, running accuracy)) of one training pass (batch 32) per next(), with one thing done
+    differently from common.py (the optimizer built from `kwargs`, unless None: then as common.py builds it; or
+    `epoch` in place of common.train_epoch). Pass k is seeded with k, so two passes that differ in nothing that
+    changes a number give the same loss and accuracy."""
     torch.manual_seed(0)
     model = common.make_model(common.Config(hidden=hidden)).to(data.train_x.device)
     optimizer = (common.make_optimizer(model.parameters(), common.Config(optimizer=optimizer_name)) if kwargs is None else
@@ -152,16 +155,17 @@ def training_passes(hidden, optimizer_name, kwargs, threads, compiled, data):
                                                                                    **kwargs))
     step_model = torch.compile(model) if compiled else model
     default_threads = torch.get_num_threads()
-    while True:
+    for k in itertools.count():
         torch.set_num_threads(threads or default_threads)
+        torch.manual_seed(k)  # dropout's masks
         try:
             sync(data.train_x.device)
             started = time.perf_counter()
-            common.train_epoch(step_model, optimizer, data.train_x, data.train_y, 32, torch.Generator())
+            measured = epoch(step_model, optimizer, data.train_x, data.train_y, 32, torch.Generator().manual_seed(k))
             seconds = time.perf_counter() - started
         finally:
             torch.set_num_threads(default_threads)
-        yield seconds
+        yield seconds, measured
 
 
 def write_raw_copy(source: Path, folder: Path) -> Path:
@@ -219,7 +223,7 @@ def main():
         ours = training_passes(hidden, optimizer_name, None, None, False, data)
         variant = training_passes(hidden, optimizer_name, kwargs, threads, compiled, data)
         try:
-            pairs = [(next(ours), next(variant)) for _ in range(args.repeats + 1)]
+            pairs = [(next(ours)[0], next(variant)[0]) for _ in range(args.repeats + 1)]
         except Exception as e:  # noqa: BLE001: an alternative this machine cannot run is reported, not fatal
             tried.append((label, hidden, optimizer_name, f"failed: {type(e).__name__}: {str(e).splitlines()[0]}"))
             continue

@@ -9,6 +9,7 @@ drifts slows both alike. The first pair is warm-up and is dropped; the ratio is 
 pair by pair. Writes bench/STEP.md.
 """
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
@@ -66,23 +67,9 @@ VARIANTS = [  # (label, the variant's epoch)
 MODELS = [("base 128-64, SGD", (128, 64), "sgd"), ("wide 512-256, SGD", (512, 256), "sgd")]
 
 
-def passes(epoch, hidden, optimizer_name, x, y):
-    """(seconds, (running loss, running accuracy)) of one training pass per next(); pass k is seeded with k."""
-    torch.manual_seed(0)
-    model = common.make_model(common.Config(hidden=hidden))
-    optimizer = common.make_optimizer(model.parameters(), common.Config(optimizer=optimizer_name))
-    k = 0
-    while True:
-        torch.manual_seed(k)  # dropout's masks: the same for both of a pair
-        shuffle = torch.Generator().manual_seed(k)
-        started = time.perf_counter()
-        measured = epoch(model, optimizer, x, y, 32, shuffle)
-        yield time.perf_counter() - started, measured
-        k += 1
-
-
-def compare(epoch, hidden, optimizer_name, x, y, pairs: int):
-    ours, theirs = passes(common.train_epoch, hidden, optimizer_name, x, y), passes(epoch, hidden, optimizer_name, x, y)
+def compare(epoch, hidden, optimizer_name, data, pairs: int):
+    ours, theirs = (bench.training_passes(hidden, optimizer_name, None, None, False, data, epoch=e)
+                    for e in (common.train_epoch, epoch))
     timed = [(next(ours), next(theirs)) for _ in range(pairs + 1)][1:]
     ratios = [variant / mine for (mine, _), (variant, _) in timed]
     same = all(a == b for (_, a), (_, b) in timed)
@@ -102,7 +89,7 @@ def main():
         data = common.load_data(args.data_dir)
     except common.UserError as e:
         sys.exit(f"step: error: {e}")
-    x, y = data.train_x[:args.steps * 32], data.train_y[:args.steps * 32]
+    data = dataclasses.replace(data, train_x=data.train_x[:args.steps * 32], train_y=data.train_y[:args.steps * 32])
     profiles = []
     for model_label, hidden, _ in MODELS:
         step, matmul, top = bench.profile_steps(hidden, 32, data, steps=args.steps)
@@ -113,7 +100,7 @@ def main():
     rows = []
     for model_label, hidden, optimizer_name in MODELS:
         for label, epoch in VARIANTS:
-            mine, variant, ratio, low, high, same = compare(epoch, hidden, optimizer_name, x, y, args.pairs)
+            mine, variant, ratio, low, high, same = compare(epoch, hidden, optimizer_name, data, args.pairs)
             rows.append(f"| {model_label} | {label} | {mine / args.steps * 1e6:.0f} us | "
                         f"{variant / args.steps * 1e6:.0f} us | {ratio:.3f} ({low:.3f}-{high:.3f}) | "
                         f"{'yes' if same else 'no'} |")
