@@ -96,23 +96,22 @@ def test_seeds_added_later_make_the_record_all_seeds_at_once_make(tiny_dir, tmp_
     assert numbers(out / "results" / "01_base.json") == numbers(tmp_path / "at_once" / "results" / "01_base.json")
 
 
+def stat_of(pid):
+    """/proc/PID/stat's fields after the command's name (state, parent's pid, ...), or None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def children_of(pid):
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
+    return [int(path.name) for path in Path("/proc").iterdir()
+            if path.name.isdigit() and (fields := stat_of(path.name)) and int(fields[1]) == pid]
 
 
 def alive(pid):
-    try:
-        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
-    except OSError:
-        return False
+    fields = stat_of(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finds the trainings through /proc")
