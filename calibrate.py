@@ -175,7 +175,7 @@ def section() -> list[str]:
               *header, *table_rows(confirmed), ""]
     waiting = [cell_name(*cell) for cell in best_cells() if cell_name(*cell) not in confirmed]
     if waiting:
-        return lines + [f"Not finished: {', '.join(waiting)} still lack{'s its' if len(waiting) == 1 else ' their'} other seeds "
+        return lines + [f"Not finished: {listed(waiting)} still lack{'s its' if len(waiting) == 1 else ' their'} other seeds "
                         "(`make calibrate-sweep` goes on where it stopped); until then, this answers "
                         "nothing yet.", "", "![Claims held per cell](figures/calibration.png)", ""]
     return lines + answer(confirmed) + ["![Claims held per cell](figures/calibration.png)", ""]
