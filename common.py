@@ -247,8 +247,7 @@ def parse_args(name: str, config: Config, description: str | None, argv=None) ->
         p.add_argument("--" + f.name.replace("_", "-"), default=getattr(config, f.name), **f.metadata)
     p.add_argument("--seeds", type=positive(int), default=1,
                    help="independent runs, from seeds seed, seed+1, ...; figures show their mean and range")
-    p.add_argument("--data-dir", help="folder with the four Fashion-MNIST files; when not given: "
-                   f"$FASHION_MNIST_DIR, then {PROJECT_DATA_DIR}, then {DEBIAN_DATA_DIR}")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument("--out", type=Path, default=None,
                    help="folder for figures/ and results/ (default: the project, or scratch/ with --quick)")
     p.add_argument("--quick", action="store_true",
@@ -484,6 +483,8 @@ PROJECT_DATA_DIR = ROOT / "data"
 DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "val": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+DATA_DIR_HELP = (f"folder with the four Fashion-MNIST files; when not given: $FASHION_MNIST_DIR, then "
+                 f"{PROJECT_DATA_DIR}, then {DEBIAN_DATA_DIR}")
 HOW_TO_GET_DATA = ("install Debian's package (sudo apt-get install dataset-fashion-mnist) "
                    "or run once with internet access, which downloads it into data/")
 
@@ -604,8 +605,11 @@ def read_idx(path: Path) -> torch.Tensor:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Locate Fashion-MNIST (or download it into data/) and print "
+                                                 "the folder that holds it.")
+    parser.add_argument("--data-dir", help=DATA_DIR_HELP)
     try:
-        files = locate_data(sys.argv[1] if len(sys.argv) > 1 else None)
+        files = locate_data(parser.parse_args().data_dir)
     except UserError as e:
         sys.exit(f"error: {e}")
     print(files["train-images-idx3-ubyte"].parent)

@@ -11,7 +11,7 @@ import common
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir")
+    parser.add_argument("--data-dir", help=common.DATA_DIR_HELP)
     parser.add_argument("--out", type=Path, default=common.ROOT)
     parser.add_argument("--seed", type=int, default=0, help="which images are shown")
     args = parser.parse_args()

@@ -179,9 +179,9 @@ def write_raw_copy(source: Path, folder: Path) -> Path:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=common._positive(int), default=3, help="epochs timed per figure")
+    parser.add_argument("--repeats", type=common.positive(int), default=3, help="epochs timed per figure")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
-    parser.add_argument("--data-dir")
+    parser.add_argument("--data-dir", help=common.DATA_DIR_HELP)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
     try:

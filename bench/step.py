@@ -81,7 +81,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=common.positive(int), default=600, help="batches of 32 per pass")
     parser.add_argument("--pairs", type=common.positive(int), default=6, help="timed pairs per variant")
-    parser.add_argument("--data-dir")
+    parser.add_argument("--data-dir", help=common.DATA_DIR_HELP)
     parser.add_argument("--out", type=Path, default=REPORT)
     args = parser.parse_args()
     torch.set_num_threads(1)

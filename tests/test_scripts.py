@@ -88,6 +88,21 @@ def test_impossible_flags_are_refused_with_a_clear_message(flags, message):
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
+# The tools beside the experiments (whose shared parser the tests above run); experiment_names() excludes them.
+PROGRAMS = sorted(str(path.relative_to(ROOT)) for pattern in ("[!0-9]*.py", "bench/*.py") for path in ROOT.glob(pattern)
+                  if 'if __name__ == "__main__":' in path.read_text())
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_every_program_answers_help_with_its_flags(program):
+    """Each command here, `make bench`'s included, builds its parser: a flag's broken type shows up here, not an
+    hour into a benchmark."""
+    done = run(program, "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: {os.path.basename(program)}")
+    assert "-h, --help" in done.stdout
+
+
 def test_an_output_folder_that_cannot_be_written_is_refused_before_any_training(tiny_dir, tmp_path):
     a_file = tmp_path / "a-file"
     a_file.write_text("")
