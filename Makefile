@@ -3,7 +3,8 @@
 # make test    the test suite
 # make report  REPRODUCTION.md and the README's tables from results/*.json alone (trains nothing)
 # make bench   bench/RESULTS.md: seconds per epoch against the usual DataLoader loop and the FLOP limit;
-#              bench/STEP.md: cheaper training steps tried; bench/PARALLEL.md: two trainings against one
+#              bench/STEP.md: where a step's time goes, and cheaper steps tried; bench/PARALLEL.md: two
+#              trainings against one
 # make bench-lab  bench/PARALLEL.md's whole-lab table: make clean all's trainings timed at one worker, then
 #              at one per core (hours at SEEDS=3; its figures and results go to scratch/lab/, not the project's)
 # Both create .venv and install requirements.txt the first time.

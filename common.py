@@ -111,7 +111,7 @@ def make_optimizer(parameters, config: Config) -> torch.optim.Optimizer:
         return torch.optim.SGD(parameters, lr=config.lr)
     if config.optimizer == "adam":
         # Fused: all of Adam's arithmetic for a tensor in one kernel instead of a dozen operators, faster on
-        # the CPU (bench/RESULTS.md). PyTorch has the fused kernel for CPU and CUDA only.
+        # the CPU (bench/STEP.md). PyTorch has the fused kernel for CPU and CUDA only.
         return torch.optim.Adam(parameters, lr=config.lr, fused=parameters[0].device.type in ("cpu", "cuda"))
     raise UserError(f"unknown optimizer {config.optimizer!r}; use sgd or adam, or pass your own make_optimizer")
 

@@ -6,12 +6,11 @@ The usual loop is the PyTorch tutorial's: torchvision's FashionMNIST with ToTens
 DataLoader, the same model and optimizer, and both splits evaluated after each epoch through DataLoaders.
 The limit is one epoch's floating-point work (forward and backward of every training batch, plus the
 evaluation of both splits) divided by this machine's dense float32 matmul rate, measured in the same run.
+On the CPU all three use the lab's one thread per training. Where the step's time goes: bench/step.py.
 Writes bench/RESULTS.md.
 """
 import argparse
-import dataclasses
 import gzip
-import itertools
 import statistics
 import sys
 import tempfile
@@ -35,7 +34,7 @@ def sync(device):
 
 
 def matmul_rate(device, size=2048, repeats=10) -> float:
-    """Dense float32 matmul FLOP/s on all cores (or the GPU): the best of `repeats`."""
+    """Dense float32 matmul FLOP/s at torch's current thread count (or on the GPU): the best of `repeats`."""
     a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     best = float("inf")
     for _ in range(repeats + 2):
@@ -111,63 +110,6 @@ def last_accuracy(epochs, count: int) -> float:
     return accuracy
 
 
-def profile_steps(hidden, batch_size, data, steps=400):
-    """Where a training step's time goes: self CPU time per operator, matmuls grouped."""
-    from torch.profiler import ProfilerActivity, profile
-
-    subset = dataclasses.replace(data, train_x=data.train_x[:steps * batch_size], train_y=data.train_y[:steps * batch_size])
-    torch.manual_seed(0)
-    model = common.make_model(common.Config(hidden=hidden)).to(data.train_x.device)
-    optimizer = common.make_optimizer(model.parameters(), common.Config())
-    common.train_epoch(model, optimizer, subset.train_x, subset.train_y, batch_size, torch.Generator())
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        started = time.perf_counter()
-        common.train_epoch(model, optimizer, subset.train_x, subset.train_y, batch_size, torch.Generator())
-        wall = time.perf_counter() - started
-    times = {event.key: event.self_cpu_time_total / 1e6 for event in prof.key_averages()}
-    matmul = sum(t for key, t in times.items() if key in ("aten::mm", "aten::addmm", "aten::bmm"))
-    others = sorted(((t, key) for key, t in times.items() if key not in ("aten::mm", "aten::addmm")), reverse=True)
-    return wall / steps, matmul / steps, [(key, t / steps) for t, key in others[:6]]
-
-
-ALTERNATIVES = [  # (label, hidden, optimizer, its keyword arguments, threads, compile)
-    ("1 thread", (128, 64), "sgd", {}, 1, False),
-    ("SGD foreach=True", (128, 64), "sgd", {"foreach": True}, None, False),
-    ("SGD fused=True", (128, 64), "sgd", {"fused": True}, None, False),
-    ("torch.compile(model)", (128, 64), "sgd", {}, None, True),
-    ("1 thread", (512, 256), "sgd", {}, 1, False),
-    ("SGD fused=True", (512, 256), "sgd", {"fused": True}, None, False),
-    ("Adam for-loop (fused=False)", (128, 64), "adam", {"fused": False, "foreach": False}, None, False),
-    ("Adam foreach=True", (128, 64), "adam", {"foreach": True}, None, False),
-    ("Adam for-loop (fused=False)", (512, 256), "adam", {"fused": False, "foreach": False}, None, False),
-]
-
-
-def training_passes(hidden, optimizer_name, kwargs, threads, compiled, data, epoch=common.train_epoch):
-    """(seconds, (running loss, running accuracy)) of one training pass (batch 32) per next(), with one thing done
-    differently from common.py (the optimizer built from `kwargs`, unless None: then as common.py builds it; or
-    `epoch` in place of common.train_epoch). Pass k is seeded with k, so two passes that differ in nothing that
-    changes a number give the same loss and accuracy."""
-    torch.manual_seed(0)
-    model = common.make_model(common.Config(hidden=hidden)).to(data.train_x.device)
-    optimizer = (common.make_optimizer(model.parameters(), common.Config(optimizer=optimizer_name)) if kwargs is None else
-                 {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[optimizer_name](model.parameters(), lr=1e-3,
-                                                                                   **kwargs))
-    step_model = torch.compile(model) if compiled else model
-    default_threads = torch.get_num_threads()
-    for k in itertools.count():
-        torch.set_num_threads(threads or default_threads)
-        torch.manual_seed(k)  # dropout's masks
-        try:
-            sync(data.train_x.device)
-            started = time.perf_counter()
-            measured = epoch(step_model, optimizer, data.train_x, data.train_y, 32, torch.Generator().manual_seed(k))
-            seconds = time.perf_counter() - started
-        finally:
-            torch.set_num_threads(default_threads)
-        yield seconds, measured
-
-
 def write_raw_copy(source: Path, folder: Path) -> Path:
     """torchvision's FashionMNIST reads uncompressed files from <root>/FashionMNIST/raw/."""
     raw = folder / "FashionMNIST" / "raw"
@@ -189,8 +131,11 @@ def main():
         data = common.load_data(args.data_dir, device)
     except common.UserError as e:
         sys.exit(f"bench: error: {e}")
+    threads = common.Config().threads
+    torch.set_num_threads(threads)  # both loops and the matmul rate, as the lab trains: one training per core
     rate = matmul_rate(device)
-    name = torch.cuda.get_device_name() if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
+    name = (torch.cuda.get_device_name() if device.type == "cuda" else
+            f"{threads} CPU thread{'s' * (threads > 1)} (the lab's one training per core)")
     print(f"matmul rate: {rate / 1e9:.0f} GFLOP/s ({name}, torch {torch.__version__})", flush=True)
 
     rows, checks = [], []
@@ -217,22 +162,6 @@ def main():
                           f"{'the ranges overlap, the same within noise' if same else 'DIFFERENT'}")
             print(f"{rows[-1][0]}: usual {usual_seconds:.2f}s, ours {ours_seconds:.2f}s, limit {limit:.2f}s per "
                   f"epoch; {checks[-1].split(': ', 1)[1]}", flush=True)
-        profiles = [(label, hidden, profile_steps(hidden, 32, data)) for label, hidden, batch in CONFIGS if batch == 32]
-    tried = []
-    for label, hidden, optimizer_name, kwargs, threads, compiled in ALTERNATIVES:
-        ours = training_passes(hidden, optimizer_name, None, None, False, data)
-        variant = training_passes(hidden, optimizer_name, kwargs, threads, compiled, data)
-        try:
-            pairs = [(next(ours)[0], next(variant)[0]) for _ in range(args.repeats + 1)]
-        except Exception as e:  # noqa: BLE001: an alternative this machine cannot run is reported, not fatal
-            tried.append((label, hidden, optimizer_name, f"failed: {type(e).__name__}: {str(e).splitlines()[0]}"))
-            continue
-        # The first pair pays for compilation and warm-up; the others are the speed, compared pair by pair.
-        ratio = statistics.median(v / o for o, v in pairs[1:])
-        tried.append((label, hidden, optimizer_name, statistics.median(o for o, _ in pairs[1:]),
-                      statistics.median(v for _, v in pairs[1:]), ratio, pairs[0][1]))
-        print(f"tried {label}, {optimizer_name} {hidden}: {ratio:.2f} of common.py's time", flush=True)
-
     lines = [
         "# Benchmark: seconds per epoch",
         "",
@@ -250,41 +179,9 @@ def main():
         "",
         *(f"- {check}" for check in checks),
         "",
-        "## Where a step's time goes (ours, batch 32)",
+        "Where a step's time goes, and what was tried to make it cheaper: bench/STEP.md.",
         "",
     ]
-    for label, hidden, (step, matmul, top) in profiles:
-        lines += [f"{label} {'-'.join(map(str, hidden))}: {step * 1e6:.0f} us per training step, of which matrix "
-                  f"multiplies {matmul * 1e6:.0f} us ({matmul / step:.0%}); the largest other operators per step: "
-                  + ", ".join(f"{key} {t * 1e6:.0f} us" for key, t in top) + ".", ""]
-    lines += ["## What else was tried", "",
-              "One training pass (batch 32, no evaluation) done one other way, alternating with common.py's way "
-              "so both see the same machine; seconds are medians over the passes after the first, which pays "
-              "for compilation and warm-up and is shown apart. Only a ratio clearly below 1 would be worth "
-              "its code.", "",
-              "| model, optimizer | variant | common.py | variant | variant : common.py | variant's first pass |",
-              "|---|---|---|---|---|---|"]
-    for label, hidden, optimizer_name, *measured in tried:
-        model = f"{'-'.join(map(str, hidden))}, {optimizer_name}"
-        if len(measured) == 1:
-            lines.append(f"| {model} | {label} | {measured[0]} | | | |")
-        else:
-            ours, variant, ratio, first = measured
-            lines.append(f"| {model} | {label} | {ours:.2f} s | {variant:.2f} s | {ratio:.2f} | {first:.2f} s |")
-    lines.append("")
-    all_runs = sorted((ROOT / "results").glob("[0-9][0-9]_*.json"))
-    if all_runs:
-        import json
-        total = limit_total = 0.0
-        for path in all_runs:
-            record = json.loads(path.read_text())
-            config = record["config"]
-            total += sum(sum(run["history"]["epoch_seconds"]) for run in record["runs"])
-            limit_total += len(record["runs"]) * config["epochs"] * epoch_flops(tuple(config["hidden"])) / rate
-        lines += ["## make all", "",
-                  f"The committed results ({len(all_runs)} experiments) took {total:.0f} s of training and "
-                  f"evaluation; the sum of their limits on this machine is {limit_total:.0f} s: "
-                  f"{total / limit_total:.1f}x the limit. (Their own machine may differ from this one.)", ""]
     common.write_together({args.out: "\n".join(lines).encode()})
     print(f"wrote {args.out}")
     if common.update_section(ROOT / "README.md", "speed", [

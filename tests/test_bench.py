@@ -36,3 +36,12 @@ def test_the_whole_lab_table_keeps_other_rows_and_reads_back_what_it_wrote(tmp_p
     new = dict(old[0], date="2026-12-01", wall=2900)
     assert parallel.with_row(parallel.lab_rows(page), new) == [old[1], new]  # the same workers and seeds: replaced
     assert len(parallel.with_row(old, dict(new, seeds=1))) == 3
+
+
+def test_the_step_benchmark_tells_a_variant_that_changes_the_numbers_from_one_that_does_not(tiny_dir):
+    """bench/step.py's 'same numbers' column: foreach SGD does the same arithmetic, momentum does not."""
+    import step
+    data = common.load_data(tiny_dir)
+    *_, same = step.compare("base", dict(optimizer_options=dict(foreach=True)), data, pairs=2)
+    *_, changed = step.compare("base", dict(optimizer_options=dict(momentum=0.9)), data, pairs=2)
+    assert same is True and changed is False

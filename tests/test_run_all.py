@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import common
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT))
