@@ -87,7 +87,7 @@ class Config:
                        "(Normalize((0.5,), (0.5,)), as most tutorials do), standard is the training set's mean 0, "
                        "sd 1", choices=tuple(INPUTS))
     seed: int = flag(0, "sets the first weights, the dropout masks and the batch order", type=int)
-    threads: int = flag(1, "CPU threads for this training. A batch-32 MLP gains nothing from more, so the lab "
+    threads: int = flag(1, "CPU threads for this training. A batch-32 MLP gains little from more, so the lab "
                         "runs one training per core instead; the count changes the last digits of the results",
                         type=positive(int))
     device: str = flag("auto", "auto: cuda, then mps, then cpu", choices=("auto", "cpu", "cuda", "mps"))
