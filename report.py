@@ -369,7 +369,7 @@ def main():
     readme = args.out / "README.md"
     if (common.update_section(readme, "results", results_table(records))
             & common.update_section(readme, "claims", differences(rows, records))):
-        print(f"updated the results table and the claims that do not hold in {readme}")
+        print(f"{readme}: its results table and the claims that do not hold now say what results/ says")
 
 
 if __name__ == "__main__":
