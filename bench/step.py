@@ -11,6 +11,7 @@ others, pair by pair. Writes bench/STEP.md.
 import argparse
 import dataclasses
 import itertools
+import math
 import statistics
 import sys
 import time
@@ -125,20 +126,15 @@ def compare(model: str, change: dict, data, pairs: int):
             statistics.median(ratios), min(ratios), max(ratios), same)
 
 
-def profile_steps(hidden, data, steps: int):
-    """Where a training step's time goes: seconds per step, of them in matmuls, and the six largest other
-    operators (self CPU time)."""
+def profile_steps(hidden, data):
+    """Where a training step's time goes, over one pass of `data` after one of warm-up: seconds per step, of
+    them in matmuls, and the six largest other operators (self CPU time)."""
     from torch.profiler import ProfilerActivity, profile
 
-    torch.manual_seed(0)
-    model = common.make_model(common.Config(hidden=hidden))
-    optimizer = common.make_optimizer(model.parameters(), common.Config())
-    x, y = data.train_x[:steps * 32], data.train_y[:steps * 32]
-    common.train_epoch(model, optimizer, x, y, 32, torch.Generator())  # warm-up
+    passes, steps = training_passes(hidden, "sgd", data), math.ceil(len(data.train_x) / 32)
+    next(passes)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        started = time.perf_counter()
-        common.train_epoch(model, optimizer, x, y, 32, torch.Generator())
-        wall = time.perf_counter() - started
+        wall, _ = next(passes)
     times = {event.key: event.self_cpu_time_total / 1e6 for event in prof.key_averages()}
     matmuls = ("aten::mm", "aten::addmm", "aten::bmm")
     matmul = sum(t for key, t in times.items() if key in matmuls)
@@ -162,7 +158,7 @@ def main():
     profiles = []
     for model in ("base", "wide"):
         hidden, _, model_label = MODELS[model]
-        step, matmul, top = profile_steps(hidden, data, args.steps)
+        step, matmul, top = profile_steps(hidden, data)
         profiles.append(f"- {model_label}: {step * 1e6:.0f} us per step, of which matrix multiplies "
                         f"{matmul * 1e6:.0f} us ({matmul / step:.0%}); the largest other operators: "
                         + ", ".join(f"{key} {t * 1e6:.0f} us" for key, t in top) + ".")
