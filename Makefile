@@ -1,36 +1,49 @@
-# make all     every experiment whose figure or results are missing or older than its script or common.py,
-#              one training per core (run_all.py), then the data mosaic and REPRODUCTION.md with its figures
-# make test    the test suite
-# make report  REPRODUCTION.md and the README's tables from results/*.json alone (trains nothing)
-# make bench   bench/RESULTS.md: seconds per epoch against the usual DataLoader loop and the FLOP limit;
-#              bench/STEP.md: where a step's time goes, and cheaper steps tried; bench/PARALLEL.md: two
-#              trainings against one
-# make bench-lab  bench/PARALLEL.md's whole-lab table: make clean all's trainings timed at one worker, then
-#              at one per core (hours at SEEDS=3; its figures and results go to scratch/lab/, not the project's)
-# Both create .venv and install requirements.txt the first time.
+# make all        every experiment whose figure or results are missing or older than its script or common.py,
+#                 one training per core, then the data mosaic, REPRODUCTION.md and the README's tables
+# make test       the lab's tests, on every core (about two minutes)
+# make check      is the repository what its programs write from results/? (REPRODUCTION.md, the README's
+#                 tables, the figures); CI runs it beside make test
+# make mine       your own experiments (every NN_*.py that is not one of the report's eight), each a --quick run
+# make report     REPRODUCTION.md, the overview figures and the README's tables from results/*.json (trains nothing)
+# make calibrate  tools/calibration/CALIBRATION.md and its figure from the calibration's data (trains nothing);
+#                 make calibrate-sweep trains what the sweep lacks (hours; it resumes where it stopped)
+# make bench      the speed benchmarks (tools/bench/SPEED.md); make bench-lab times make clean all's trainings
+# All create .venv and install requirements.txt the first time.
 #
-# make itself runs one thing at a time: run_all.py is what fills the cores, with each training on one thread.
+# make itself runs one thing at a time: tools/run_all.py is what fills the cores, each training on one thread.
 .NOTPARALLEL:
 
 PYTHON_FOR_VENV ?= python3
 PYTHON := .venv/bin/python
-# The committed figures are means over 3 seeds; make all SEEDS=1 is three times faster.
+# The committed figures are means over 3 seeds. With SEEDS=1 the runs go to runs/NAME/seed=0/ and the lab's
+# figures/ and results/ stay as they are.
 SEEDS ?= 3
 # Trainings at once; empty: one per core.
 JOBS ?=
+REPORT_EXPERIMENTS := 01_base 02_adam 03_no_dropout 04_batch1000 05_lr01 06_wide 07_final_adam 08_final_sgd
+MINE := $(filter-out $(REPORT_EXPERIMENTS),$(basename $(wildcard [0-9][0-9]_*.py)))
 
-.PHONY: all experiments test report bench bench-lab data clean calibrate calibrate-sweep
+.PHONY: all experiments test check mine report bench bench-lab data clean calibrate calibrate-sweep
 
 all: experiments figures/data.png report
 
 experiments: | .venv/ready data
-	$(PYTHON) run_all.py --seeds $(SEEDS) $(if $(JOBS),--jobs $(JOBS))
+	$(PYTHON) -m tools.run_all --seeds $(SEEDS) $(if $(JOBS),--jobs $(JOBS))
 
-figures/data.png: show_data.py common.py | .venv/ready data
-	$(PYTHON) show_data.py
+figures/data.png: tools/show_data.py | .venv/ready data
+	$(PYTHON) -m tools.show_data
 
 report: | .venv/ready
-	$(PYTHON) report.py
+	$(PYTHON) -m tools.report
+
+check: | .venv/ready
+	$(PYTHON) -m tools.report --check
+
+test: .venv/ready
+	$(PYTHON) -m pytest -q -n auto
+
+mine: | .venv/ready data
+	$(if $(MINE),$(PYTHON) -m tools.run_all --quick --seeds 1 $(MINE),@echo "no experiment of your own yet: copy a script to 09_something.py")
 
 .venv/ready: requirements.txt
 	$(PYTHON_FOR_VENV) -m venv .venv
@@ -40,33 +53,27 @@ report: | .venv/ready
 # Finds the data (or downloads it with torchvision); where neither works and this is Debian run as root,
 # installs Debian's package of it.
 data: .venv/ready
-	@$(PYTHON) common.py >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	@$(PYTHON) -m tools.data >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	    && echo "installing Debian's dataset-fashion-mnist" \
 	    && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist \
-	    && $(PYTHON) common.py >/dev/null; }
-
-test: .venv/ready
-	$(PYTHON) -m pytest -q
+	    && $(PYTHON) -m tools.data >/dev/null; }
 
 bench: .venv/ready | data
-	$(PYTHON) bench/bench.py
-	$(PYTHON) bench/step.py
-	$(PYTHON) bench/parallel.py
+	$(PYTHON) -m tools.bench.bench
+	$(PYTHON) -m tools.bench.step
+	$(PYTHON) -m tools.bench.parallel
 
 bench-lab: .venv/ready | data
-	$(PYTHON) bench/parallel.py --lab 1 --seeds $(SEEDS) --out scratch/lab
-	$(PYTHON) bench/parallel.py --lab $$($(PYTHON) -c 'import run_all; print(run_all.cores())') --seeds $(SEEDS) \
-	    --out scratch/lab
+	$(PYTHON) -m tools.bench.parallel --lab 1 --seeds $(SEEDS) --out scratch/lab
+	$(PYTHON) -m tools.bench.parallel --lab $$($(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))') \
+	    --seeds $(SEEDS) --out scratch/lab
 
+# The lab's own outputs; your runs in runs/ are yours, and stay.
 clean:
-	rm -rf figures/*.png results/*.json REPRODUCTION.md scratch logs
+	rm -rf figures/*.png results/*.json REPRODUCTION.md scratch
 
-# Which setup did the report run? calibrate-sweep trains the grid (hours; it resumes where it stopped),
-# calibrate redraws the table and figures/calibration.png from calibration/ alone.
 calibrate: | .venv/ready
-	$(PYTHON) calibrate.py --draw
-	$(PYTHON) report.py
+	$(PYTHON) -m tools.calibrate --draw
 
 calibrate-sweep: | .venv/ready data
-	$(PYTHON) calibrate.py $(if $(JOBS),--jobs $(JOBS))
-	$(PYTHON) report.py
+	$(PYTHON) -m tools.calibrate $(if $(JOBS),--jobs $(JOBS))

@@ -1,9 +1,14 @@
 """A tiny made-up Fashion-MNIST written as real IDX files, so every test goes through the same loading
 code as the real data and none needs the network or the real dataset."""
 import gzip
+import importlib
+import io
+import runpy
 import struct
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
@@ -12,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402
+from tools import data as datafiles, runs  # noqa: E402
 
 TINY_TRAIN_PER_CLASS, TINY_VAL_PER_CLASS = 30, 10
 
@@ -36,7 +42,7 @@ def make_split(per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def write_dataset(folder: Path, gz: bool = True, layout: str = "") -> Path:
     for split, per_class, seed in (("train", TINY_TRAIN_PER_CLASS, 1), ("val", TINY_VAL_PER_CLASS, 2)):
         images, labels = make_split(per_class, seed)
-        images_name, labels_name = common.SPLIT_FILES[split]
+        images_name, labels_name = datafiles.SPLIT_FILES[split]
         suffix = ".gz" if gz else ""
         write_idx(folder / layout / (images_name + suffix), images, gz)
         write_idx(folder / layout / (labels_name + suffix), labels, gz)
@@ -53,21 +59,59 @@ def tiny_data(tiny_dir) -> common.Data:
     return common.load_data(str(tiny_dir))
 
 
+@pytest.fixture(autouse=True)
+def threads_as_they_were():
+    """A training sets torch's thread count for the whole process; no test may inherit another's."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def no_data_anywhere(tmp_path, monkeypatch):
     """Every place the data is looked for is empty, and the network is unreachable."""
     monkeypatch.delenv("FASHION_MNIST_DIR", raising=False)
-    monkeypatch.setattr(common, "PROJECT_DATA_DIR", tmp_path / "project-data")
-    monkeypatch.setattr(common, "DEBIAN_DATA_DIR", tmp_path / "debian")
+    monkeypatch.setattr(datafiles, "PROJECT_DATA_DIR", tmp_path / "project-data")
+    monkeypatch.setattr(datafiles, "DEBIAN_DATA_DIR", tmp_path / "debian")
 
     def unreachable(folder):
         raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
-    monkeypatch.setattr(common, "download", unreachable)
+    monkeypatch.setattr(datafiles, "download", unreachable)
     return tmp_path
 
 
 def real_data_or_skip() -> common.Data:
-    for place in (common.DEBIAN_DATA_DIR, common.PROJECT_DATA_DIR):
-        if common.find_files(place):
+    for place in (datafiles.DEBIAN_DATA_DIR, datafiles.PROJECT_DATA_DIR):
+        if datafiles.find_files(place):
             return common.load_data(str(place))
     pytest.skip("the real Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+
+
+def run_program(path_or_module: str | Path, *flags) -> tuple[int, str, str]:
+    """A script (a path) or a tool (`tools.report`) run in this process as `python path flags` or `python -m module
+    flags` runs it: its exit status and what it printed to stdout and stderr. Saves a Python start and torch's
+    import per run; the tests that are about the process itself start one."""
+    out, err = io.StringIO(), io.StringIO()
+    argv = [str(path_or_module), *map(str, flags)]
+    with mock.patch.object(sys, "argv", argv), redirect_stdout(out), redirect_stderr(err):
+        try:
+            if isinstance(path_or_module, Path):
+                runpy.run_path(str(path_or_module), run_name="__main__")
+            else:
+                # the module as imported, so that what a test patched in it (calibrate.FOLDER) is what runs
+                importlib.import_module(path_or_module).main()
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) or e.code is None else 1
+            if not isinstance(e.code, (int, type(None))):
+                print(e.code, file=err)
+    return code or 0, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch) -> Path:
+    """A lab of its own for the test: runs/, figures/ and results/ under a temporary folder, so that no test
+    writes into the project's (nor depends on what a user has run there)."""
+    monkeypatch.setattr(runs, "ROOT", tmp_path)
+    monkeypatch.setattr(runs, "RUNS", tmp_path / "runs")
+    return tmp_path

@@ -1,4 +1,6 @@
+import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -6,10 +8,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 import common
-from conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "bench"))
-import bench  # noqa: E402
+from tools.bench import bench, parallel, step
 
 
 @pytest.mark.parametrize("hidden", [(128, 64), (512, 256)])
@@ -26,7 +25,6 @@ def test_the_limit_counts_the_flops_torch_counts(hidden):
 
 
 def test_the_whole_lab_table_keeps_other_rows_and_reads_back_what_it_wrote(tmp_path):
-    import parallel
     old = [dict(date="2026-11-30", experiments=8, seeds=3, workers=2, wall=3077, own=5978, limits=1128, rate=69),
            dict(date="2026-11-30", experiments=8, seeds=3, workers=1, wall=5600, own=5590, limits=1128, rate=69)]
     page = tmp_path / "PARALLEL.md"
@@ -39,9 +37,27 @@ def test_the_whole_lab_table_keeps_other_rows_and_reads_back_what_it_wrote(tmp_p
 
 
 def test_the_step_benchmark_tells_a_variant_that_changes_the_numbers_from_one_that_does_not(tiny_dir):
-    """bench/step.py's 'same numbers' column: foreach SGD does the same arithmetic, momentum does not."""
-    import step
+    """tools/bench/step.py's 'same numbers' column: foreach SGD does the same arithmetic, momentum does not."""
     data = common.load_data(tiny_dir)
     *_, same = step.compare("base", dict(optimizer_options=dict(foreach=True)), data, pairs=2)
     *_, changed = step.compare("base", dict(optimizer_options=dict(momentum=0.9)), data, pairs=2)
     assert same is True and changed is False
+
+
+def test_side_by_side_processes_are_each_timed_to_their_own_end():
+    """parallel.timed notes each process's end as it comes: the one listed second, which ends first, is not
+    given the end of the one listed before it."""
+    def sleeper(seconds):
+        return subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({seconds})"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    since = time.perf_counter()
+    slow, quick = parallel.timed([sleeper(1.5), sleeper(0.2)], since)
+    assert quick < 0.9 < slow
+
+
+def test_the_step_benchmark_leaves_torchs_thread_count_as_it_was(tiny_dir):
+    """compare sets the lab's one thread for its passes, and puts back the count its caller had."""
+    data = common.load_data(tiny_dir)
+    torch.set_num_threads(2)
+    step.compare("base", dict(optimizer_options=dict(foreach=True)), data, pairs=1)
+    assert torch.get_num_threads() == 2

@@ -1,11 +1,14 @@
-"""calibrate.py: the grid it sweeps, that it resumes, and that report.py's claims run on its cells unchanged."""
+"""tools.calibrate: the grid it sweeps, that it resumes, that the report's claims (tools.claims) run on its cells
+unchanged, and that --draw writes CALIBRATION.md and its figure beside the data from whatever cells are done."""
 import json
+import re
 import shutil
 
 import pytest
 
-import calibrate
-import report
+from conftest import ROOT, run_program
+from tools import calibrate, claims
+from tools.files import UserError
 from test_report import TYPICAL, write_results
 
 
@@ -47,8 +50,8 @@ def test_claims_of_every_finished_cell_with_report_s_thresholds(sweep, tmp_path)
     shutil.move(sweep / "standard-b100" / "results" / "04_batch1000.json", sweep / "standard-b32" / "results")
     done = calibrate.verdicts()
     assert list(done) == ["unit-b32", "standard-b100"]  # standard-b32 itself lacks seven experiments
-    assert done["standard-b100"] == report.claims(report.load(first_seed(results, tmp_path / "seed0")))
-    assert calibrate.verdicts(seeds=3)["standard-b100"] == report.claims(report.load(results))
+    assert done["standard-b100"] == claims.claims(claims.load(first_seed(results, tmp_path / "seed0")))
+    assert calibrate.verdicts(seeds=3)["standard-b100"] == claims.claims(claims.load(results))
     text = "\n".join(calibrate.section())
     assert "| unit-b32 (the lab's default) | " in text and "2 of 12 cells are done" in text
 
@@ -58,7 +61,7 @@ def test_a_damaged_cell_file_is_named(sweep, tmp_path):
     shutil.copytree(results, sweep / "unit-b32" / "results")
     path = sweep / "unit-b32" / "results" / "02_adam.json"
     path.write_text(json.dumps({"experiment": "02_adam"}))
-    with pytest.raises(report.common.UserError, match=f"{path} lacks config"):
+    with pytest.raises(UserError, match=f"{path} lacks config"):
         calibrate.verdicts()
 
 
@@ -70,11 +73,50 @@ def test_the_lab_s_own_cell_is_the_committed_results(sweep, tmp_path):
         path.write_text(json.dumps(dict(record, seeds=3)))
     calibrate.default_cell_from_results(results, seeds=1)
     calibrate.default_cell_from_results(results)  # a cell with one seed gets the other two
-    for name in report.REPORT_EXPERIMENTS:
+    for name in claims.REPORT_EXPERIMENTS:
         taken = json.loads((sweep / "unit-b32" / "results" / f"{name}.json").read_text())
         committed = json.loads((results / f"{name}.json").read_text())
         assert taken["seeds"] == 3 and taken["runs"] == committed["runs"]
     assert not [r for r in calibrate.missing_runs() if r.out.name == "unit-b32"]
+
+
+def draw(tmp_path):
+    """`python -m tools.calibrate --draw`, on the module as the test patched it (its FOLDER)."""
+    return run_program("tools.calibrate", "--draw")
+
+
+def projects_calibration():
+    """The project's own CALIBRATION.md and figure, which no test may write."""
+    return {path: path.read_bytes() for path in sorted((ROOT / "tools" / "calibration").glob("*.*"))}
+
+
+def image_links(markdown):
+    return re.findall(r"!\[[^\]]*\]\(([^)]*)\)", markdown)
+
+
+@pytest.mark.parametrize("seeds", [1, 3])
+def test_draw_with_only_the_lab_s_own_cell_done_writes_the_table_and_the_figure(sweep, tmp_path, seeds):
+    """Right after default_cell_from_results, unit-b32 is the only cell done, at one seed or at three: there is no
+    other cell to set against it, and --draw still writes CALIBRATION.md and calibration.png beside the data."""
+    results = write_results(tmp_path / "made")
+    shutil.copytree(results if seeds == 3 else first_seed(results, tmp_path / "seed0"), sweep / "unit-b32" / "results")
+    project = projects_calibration()
+    code, out, err = draw(tmp_path)
+    assert code == 0, err
+    assert f"calibrate: wrote {sweep / 'CALIBRATION.md'} and {sweep / 'calibration.png'}" in out
+    assert sorted(path.name for path in sweep.iterdir()) == ["CALIBRATION.md", "calibration.png", "unit-b32"]
+    text = (sweep / "CALIBRATION.md").read_text()
+    assert "| unit-b32 (the lab's default) | " in text and "1 of 12 cells are done" in text
+    assert (sweep / "calibration.png").read_bytes().startswith(b"\x89PNG")
+    assert projects_calibration() == project
+
+
+def test_calibration_md_links_its_figure_beside_it(sweep, tmp_path):
+    shutil.copytree(write_results(tmp_path / "made"), sweep / "unit-b32" / "results")
+    code, out, err = draw(tmp_path)
+    assert code == 0, err
+    [link] = image_links((sweep / "CALIBRATION.md").read_text())
+    assert link == "calibration.png" and (sweep / link).is_file()
 
 
 def first_seed(results, folder):
@@ -116,13 +158,15 @@ def test_once_every_cell_is_done_the_best_get_their_other_seeds(sweep, tmp_path)
 def test_the_answer_names_the_cell_that_holds_most_over_three_seeds_and_where_it_parts_from_the_default(
         sweep, tmp_path):
     made = fill_every_cell(sweep, tmp_path, {"standard-b64": LOW_LOSSES, "standard-b100": LOW_LOSS})
-    assert "answers nothing yet" in "\n".join(calibrate.section())  # the best lack their seeds
+    text = "\n".join(calibrate.section())
+    assert "answers nothing yet" in text  # the best lack their seeds
+    assert image_links(text) == ["calibration.png"]
     for cell in ("standard-b64", "standard-b100", "unit-b32"):
         for path in (sweep / cell / "results").iterdir():
             shutil.copy(made / cell / path.name, path)  # all three seeds
     shutil.copy(made / "standard-b32" / "04_batch1000.json", sweep / "standard-b32" / "results")
     text = "\n".join(calibrate.section())
-    assert "answers nothing yet" not in text
+    assert "answers nothing yet" not in text and image_links(text) == ["calibration.png"]
     assert "**Over 3 seeds, standard-b64 holds the most claims: 13 of 20.** standard-b100 holds 12 (1 fewer); " \
            "unit-b32 holds 11 (2 fewer)." in text
     assert "closest to its own is standard-b64 (pixels scaled to mean 0 and sd 1 by the training set's statistics, " \

@@ -1,16 +1,14 @@
 """The README's three example scripts, taken from its text, run as a student's copies would: saved as
-09_*.py beside common.py, run with --quick, and then listed by the report."""
+09_*.py, run with --quick, and then listed by the report."""
 import json
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-import report
-from conftest import ROOT
+from conftest import ROOT, run_program
 from test_report import write_results
+from tools import claims, report, runs
 
 EXAMPLES = dict(re.findall(r"Saved as\s+`(\d\d_\w+)\.py`:\n\n```python\n(.*?)```", (ROOT / "README.md").read_text(),
                            re.DOTALL))
@@ -30,20 +28,17 @@ def test_the_readme_shows_a_configuration_change_a_model_and_an_optimizer():
     assert all(len(code.strip().splitlines()) <= 16 for code in EXAMPLES.values())
 
 
-@pytest.fixture(scope="module")
-def example_results(tiny_dir, tmp_path_factory):
-    """Each example saved in a copy of the lab and run there with --quick; then the report's results beside them."""
-    lab = tmp_path_factory.mktemp("lab")
-    shutil.copy(ROOT / "common.py", lab)
+@pytest.fixture
+def example_results(tiny_dir, tmp_path, lab):
+    """Each example saved as a student's 09_*.py and run with --quick; then the report's results beside them."""
+    results = write_results(tmp_path / "all-results")
     for name, code in EXAMPLES.items():
-        (lab / f"{name}.py").write_text(code)
-    results = write_results(lab / "all-results")
-    for name in EXAMPLES:
-        done = subprocess.run([sys.executable, str(lab / f"{name}.py"), "--quick", "--data-dir", str(tiny_dir)],
-                              capture_output=True, text=True, cwd=lab, timeout=300)
-        assert done.returncode == 0, done.stderr
-        assert (lab / "scratch" / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
-        shutil.copy(lab / "scratch" / "results" / f"{name}.json", results)
+        (tmp_path / f"{name}.py").write_text(code)
+        status, _, err = run_program(tmp_path / f"{name}.py", "--quick", "--data-dir", tiny_dir)
+        assert status == 0, err
+        folder = lab / "runs" / name / "quick,seed=0"
+        assert (folder / runs.FIGURE).read_bytes().startswith(b"\x89PNG")
+        shutil.copy(folder / runs.RESULTS, results / f"{name}.json")
     return results
 
 
@@ -58,7 +53,7 @@ def test_each_example_records_what_ran(example_results, name):
 
 
 def test_the_report_lists_the_examples(example_results):
-    records = report.load(example_results)
+    records = claims.load(example_results)
     table = "\n".join(report.results_table(records))
     for name, (model, optimizer, _) in WHAT_RAN.items():
         assert f"| {name} | {model}; {optimizer}, batch 32 |" in table

@@ -1,4 +1,6 @@
-"""run_all.py, the parallel runner behind make all: same numbers whatever the workers, and nothing half-done."""
+"""tools/run_all.py, the parallel runner behind make all: same numbers whatever the workers, the longest runs first,
+progress with the time to go, and nothing half-done. The first and the last tests start whole processes: the
+process boundary (workers, signals) is what they test."""
 import json
 import os
 import re
@@ -9,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
-
-sys.path.insert(0, str(ROOT))
-import run_all  # noqa: E402
+from conftest import ROOT, run_program
+from tools import run_all, runs
 
 
-def run(*command, timeout=600):
-    return subprocess.run([sys.executable, *map(str, command)], capture_output=True, text=True, timeout=timeout)
+def run(*command, timeout=300):
+    return subprocess.run([sys.executable, *map(str, command)], capture_output=True, text=True, timeout=timeout,
+                          cwd=ROOT)
 
 
 def numbers(path):
@@ -29,34 +30,54 @@ def numbers(path):
 
 def test_the_same_numbers_alone_or_beside_others_whatever_the_workers(tiny_dir, tmp_path):
     flags = ["--seeds", "2", "--quick", "--data-dir", tiny_dir, "--device", "cpu"]
-    alone = [run(ROOT / f"{name}.py", *flags, "--out", tmp_path / "alone") for name in ("01_base", "02_adam")]
-    one = run(ROOT / "run_all.py", "01_base", "02_adam", *flags, "--jobs", "1", "--out", tmp_path / "one")
-    four = run(ROOT / "run_all.py", "01_base", "02_adam", *flags, "--jobs", "4", "--out", tmp_path / "four")
-    assert all(done.returncode == 0 for done in alone + [one, four]), [d.stderr for d in alone + [one, four]]
+    alone = [run(ROOT / f"{name}.py", *flags, "--out", tmp_path / "alone" / name) for name in ("01_base", "02_adam")]
+    one = run("-m", "tools.run_all", "01_base", "02_adam", *flags, "--jobs", "1", "--out", tmp_path / "one")
+    two = run("-m", "tools.run_all", "01_base", "02_adam", *flags, "--jobs", "2", "--out", tmp_path / "two")
+    assert all(done.returncode == 0 for done in alone + [one, two]), [d.stderr for d in alone + [one, two]]
     for name in ("01_base", "02_adam"):
         path = f"results/{name}.json"
-        assert numbers(tmp_path / "alone" / path) == numbers(tmp_path / "one" / path) == numbers(tmp_path / "four" / path)
-        assert (tmp_path / "four" / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
-    progress = four.stdout.splitlines()
-    assert [line.split("] ", 1)[1].split(":")[0] for line in progress if line.startswith("[")] == sorted(
-        [f"{name} seed {seed}" for name in ("01_base", "02_adam") for seed in (0, 1)],
-        key=[line.split("] ", 1)[1].split(":")[0] for line in progress if line.startswith("[")].index)
-    assert len([line for line in progress if line.startswith("[")]) == 4
-    assert sorted(os.listdir(tmp_path / "four" / "logs")) == sorted(
+        assert numbers(tmp_path / "alone" / name / runs.RESULTS) == numbers(tmp_path / "one" / path) \
+            == numbers(tmp_path / "two" / path)
+        assert (tmp_path / "two" / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+    progress = [line for line in two.stdout.splitlines() if line.startswith("[")]
+    assert len(progress) == 4 and progress[-1].startswith("[4/4 done, ")
+    assert all(re.match(r"\[\d/4 done, \d+s, about (\d+s|\d+ min) to go\] ", line) for line in progress[:-1]), progress
+    assert sorted(os.listdir(tmp_path / "two" / "logs")) == sorted(
         f"{name}-seed{seed}.log" for name in ("01_base", "02_adam") for seed in (0, 1))
 
 
+def test_the_longest_runs_start_first(monkeypatch):
+    seconds = {"01_base": 10.0, "02_adam": 30.0, "09_new": 0.0}  # 09_new never ran: last
+    monkeypatch.setattr(run_all, "expected_seconds", seconds.get)
+    order = [(r.name, r.seed) for r in run_all.plan(["01_base", "02_adam", "09_new"], [0, 1], None, ())]
+    assert order == [("02_adam", 0), ("02_adam", 1), ("01_base", 0), ("01_base", 1), ("09_new", 0), ("09_new", 1)]
+
+
+def test_progress_says_runs_done_and_the_time_to_go(monkeypatch):
+    monkeypatch.setattr(run_all, "expected_seconds", {"a": 100.0, "b": 0.0}.get)
+    plan = [run_all.Run("a", 0), run_all.Run("a", 1), run_all.Run("b", 0), run_all.Run("b", 1)]
+    now = time.monotonic()
+    took = {plan[0]: 90.0}  # b never ran: guessed at what the runs here took on average
+    line = run_all.progress(plan, took, waiting=[plan[3]], running={plan[1]: (None, None, None, now - 40),
+                                                                   plan[2]: (None, None, None, now - 10)},
+                            jobs=2, started=now - 95)
+    # left: b's 90 waiting, a's 100 - 40, b's 90 - 10: 230 s on 2 workers
+    assert line == "[1/4 done, 95s, about 2 min to go]"
+    assert run_all.clock(80) == "80s" and run_all.clock(115) == "2 min" and run_all.clock(600) == "10 min" and run_all.clock(7260) == "2h01m"
+
+
 def test_a_failing_run_stops_the_rest_with_one_line_and_writes_nothing_of_its_experiment(tiny_dir, tmp_path):
-    done = run(ROOT / "run_all.py", "05_lr01", "--lr", "1e8", "--quick", "--data-dir", tiny_dir, "--out", tmp_path)
-    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    code, _, err = run_program("tools.run_all", "05_lr01", "--lr", "1e8", "--quick", "--data-dir", tiny_dir, "--out",
+                               tmp_path)
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
     # Seeds 0-2 run two at a time and all diverge: whichever ends first is the one named.
-    assert re.search(r"05_lr01 seed [012] failed: 05_lr01: error: training diverged", done.stderr)
+    assert re.search(r"05_lr01 seed [012] failed: 05_lr01: error: training diverged", err)
     assert not list(tmp_path.rglob("*.json")) and not list(tmp_path.rglob("*.png"))
 
 
 def test_an_unknown_experiment_is_refused(tmp_path):
-    done = run(ROOT / "run_all.py", "09_nothing", "--out", tmp_path)
-    assert done.returncode == 1 and "no experiment named 09_nothing" in done.stderr
+    code, _, err = run_program("tools.run_all", "09_nothing", "--out", tmp_path)
+    assert code == 1 and "no experiment named 09_nothing" in err
 
 
 def touch(path, when):
@@ -65,34 +86,50 @@ def touch(path, when):
     os.utime(path, (when, when))
 
 
-def test_an_experiment_is_out_of_date_when_an_output_is_missing_or_older_than_its_sources(tmp_path):
+def test_an_experiment_is_out_of_date_when_an_output_is_missing_or_older_than_its_sources(lab):
     newest_source = max((ROOT / f).stat().st_mtime for f in ("01_base.py", "common.py"))
-    figure, results = tmp_path / "figures" / "01_base.png", tmp_path / "results" / "01_base.json"
+    figure, results = runs.lab_files("01_base")
     touch(figure, newest_source + 10)
     touch(results, newest_source + 10)
-    assert not run_all.out_of_date("01_base", tmp_path)
+    assert not run_all.out_of_date("01_base", [0, 1, 2])
+    assert run_all.out_of_date("01_base", [0])  # make all SEEDS=1: its own run's folder, not yet made
     results.unlink()  # its figure still there: make all must still retrain it
-    assert run_all.out_of_date("01_base", tmp_path)
+    assert run_all.out_of_date("01_base", [0, 1, 2])
     touch(results, newest_source - 10)
-    assert run_all.out_of_date("01_base", tmp_path)
+    assert run_all.out_of_date("01_base", [0, 1, 2])
+    one_seed = lab / "runs" / "01_base" / "seed=0"
+    touch(one_seed / runs.FIGURE, newest_source + 10)
+    touch(one_seed / runs.RESULTS, newest_source + 10)
+    assert not run_all.out_of_date("01_base", [0])
 
 
-def test_merged_seeds_are_the_record_the_script_writes(tmp_path):
+def test_merged_seeds_are_the_record_the_script_writes():
     records = [{"experiment": "x", "config": {"seed": seed}, "seeds": 1, "runs": [{"seed": seed}]} for seed in (4, 3)]
     assert run_all.merge(records) == {"experiment": "x", "config": {"seed": 3}, "seeds": 2,
                                       "runs": [{"seed": 3}, {"seed": 4}]}
 
 
-def test_seeds_added_later_make_the_record_all_seeds_at_once_make(tiny_dir, tmp_path):
+def test_seeds_added_later_make_the_record_all_seeds_at_once_make(tiny_dir, tmp_path, lab):
     flags = ("--quick", "--data-dir", str(tiny_dir), "--device", "cpu")
-    at_once = run(ROOT / "01_base.py", "--seeds", "2", *flags, "--out", tmp_path / "at_once")
-    assert at_once.returncode == 0, at_once.stderr
+    code, _, err = run_program(ROOT / "01_base.py", "--seeds", "2", *flags, "--out", tmp_path / "at_once")
+    assert code == 0, err
     out = tmp_path / "later"
     assert run_all.run([run_all.Run("01_base", 0, out, flags)], 1, tmp_path / "scratch0") is None
     first = json.loads((out / "results" / "01_base.json").read_text())
     assert run_all.run([run_all.Run("01_base", 1, out, flags)], 1, tmp_path / "scratch1",
                        earlier={("01_base", out): [first]}) is None
-    assert numbers(out / "results" / "01_base.json") == numbers(tmp_path / "at_once" / "results" / "01_base.json")
+    assert numbers(out / "results" / "01_base.json") == numbers(tmp_path / "at_once" / runs.RESULTS)
+
+
+def test_one_seed_of_the_lab_goes_to_its_run_s_folder_and_leaves_the_lab_s_files(tiny_dir, tmp_path, lab,
+                                                                                monkeypatch):
+    """make all SEEDS=1: each experiment's one-seed record in runs/NAME/seed=0/, figures/ and results/ untouched;
+    the lab's own seeds (and the whole data set, here the tiny one) write there too."""
+    monkeypatch.setattr(runs, "FULL_DATA", dict(train_size=300, val_size=100))
+    flags = ("--data-dir", str(tiny_dir), "--epochs", "1")
+    assert run_all.run([run_all.Run("01_base", 0, None, flags)], 1, tmp_path / "scratch") is None
+    assert (lab / "runs" / "01_base" / "epochs=1,seed=0" / runs.RESULTS).is_file()
+    assert not (lab / "results").exists() and not (lab / "figures").exists()
 
 
 def stat_of(pid):
@@ -115,9 +152,10 @@ def alive(pid):
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finds the trainings through /proc")
 def test_kill_stops_the_trainings_it_started_and_says_so(tiny_dir, tmp_path):
-    command = [sys.executable, ROOT / "run_all.py", "01_base", "--seeds", "2", "--epochs", "10000", "--quick",
+    command = [sys.executable, "-m", "tools.run_all", "01_base", "--seeds", "2", "--epochs", "10000", "--quick",
                "--data-dir", tiny_dir, "--device", "cpu", "--out", tmp_path]
-    parent = subprocess.Popen(list(map(str, command)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(list(map(str, command)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              cwd=ROOT)
     deadline = time.monotonic() + 60
     while len(trainings := children_of(parent.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -1,12 +1,16 @@
 import copy
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 import common
-from conftest import real_data_or_skip
+from conftest import ROOT, real_data_or_skip, run_program
+from tools import data as datafiles
+from tools.config import ConfigError, configure, resolve_device
+from tools.files import pyplot
+from tools.runs import describe_model, describe_optimizer
 
 TINY = common.Config(lr=0.1, batch_size=16, epochs=3)
 QUIET = dict(log=lambda line: None)
@@ -89,12 +93,10 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tiny_data):
 
 
 def test_a_training_uses_the_threads_its_config_asks_for(tiny_data):
-    before = torch.get_num_threads()
-    try:
-        common.train(replace(TINY, epochs=1, threads=1), tiny_data, **QUIET)
-        assert torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(before)
+    """Two, not one: an earlier test's training (or torch's default on a one-core machine) may have left one."""
+    torch.set_num_threads(1)  # threads_as_they_were puts back whatever was there before
+    common.train(replace(TINY, epochs=1, threads=2), tiny_data, **QUIET)
+    assert torch.get_num_threads() == 2
 
 
 def test_divergence_is_a_clear_error(tiny_data):
@@ -114,9 +116,8 @@ def test_a_model_and_an_optimizer_of_ones_own(tiny_data):
 
     model, optimizer, history = common.train(replace(TINY, lr=0.01), tiny_data, small_cnn, sgd_with_momentum, **QUIET)
     assert history["train_loss"][-1] < history["train_loss"][0]
-    assert common.describe_model(model) == ("Unflatten, Conv2d 1→4 3x3, ReLU, Flatten, Dropout 0.2, "
-                                            "Linear 3136→10")
-    assert common.describe_optimizer(optimizer) == "SGD lr 0.01, momentum 0.9"
+    assert describe_model(model) == "Unflatten, Conv2d 1→4 3x3, ReLU, Flatten, Dropout 0.2, Linear 3136→10"
+    assert describe_optimizer(optimizer) == "SGD lr 0.01, momentum 0.9"
 
 
 @pytest.mark.parametrize("config, model, optimizer", [
@@ -126,8 +127,8 @@ def test_a_model_and_an_optimizer_of_ones_own(tiny_data):
 ])
 def test_the_report_s_models_and_optimizers_are_described_plainly(config, model, optimizer):
     built = common.make_model(config)
-    assert common.describe_model(built) == model
-    assert common.describe_optimizer(common.make_optimizer(built.parameters(), config)) == optimizer
+    assert describe_model(built) == model
+    assert describe_optimizer(common.make_optimizer(built.parameters(), config)) == optimizer
 
 
 def test_one_epoch_of_adam_on_the_real_data_passes_80_percent():
@@ -155,12 +156,12 @@ def test_a_training_epoch_waits_on_the_device_only_at_its_end(tiny_data, monkeyp
 
 def test_auto_device_prefers_cuda_then_mps(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert common.resolve_device("auto").type == "cuda"
+    assert resolve_device("auto").type == "cuda"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
-    assert common.resolve_device("auto").type == "mps"
+    assert resolve_device("auto").type == "mps"
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    assert common.resolve_device("auto").type == "cpu"
+    assert resolve_device("auto").type == "cpu"
 
 
 def test_confusion_matrix_counts_every_validation_image(tiny_data):
@@ -189,3 +190,106 @@ def test_a_one_epoch_run_is_drawn_as_points_not_invisible_lines(tiny_data):
     record = dict(experiment="test", config=vars(TINY), model="MLP", parameters=1, optimizer="SGD lr 0.1", runs=runs)
     fig = common.draw(record)
     assert [line.get_marker() for line in fig.axes[0].lines] == ["o", "o", "x"]  # the incorrect curve keeps its own
+
+
+def made_up_history(epochs: int, seed: int = 0) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    return {key: torch.rand(epochs, generator=g, dtype=torch.float64).tolist() for key in common.HISTORY_KEYS}
+
+
+def record_of(histories: list[dict], **what) -> dict:
+    """A record as main makes it, with made-up curves: draw needs no training."""
+    return dict(experiment="test", config=vars(TINY), model="MLP", parameters=1, optimizer="SGD lr 0.1",
+                runs=[{"seed": seed, "history": history} for seed, history in enumerate(histories)]) | what
+
+
+def test_the_epoch_axis_shows_whole_epochs_only():
+    """Two epochs would get ticks at 1.2, 1.4, ... from matplotlib's own choice: there is no epoch 1.5."""
+    fig = common.draw(record_of([made_up_history(2)]))
+    fig.canvas.draw()  # the ticks are chosen when the figure is drawn
+    for ax in fig.axes:
+        ticks = ax.get_xticks()
+        low, high = ax.get_xlim()
+        assert all(tick == int(tick) for tick in ticks), ticks
+        assert {1, 2} <= {tick for tick in ticks if low <= tick <= high}  # both epochs have their tick
+    pyplot().close(fig)
+
+
+def test_a_long_model_description_wraps_in_the_title_and_keeps_every_word():
+    """A model of one's own that is not the report's kind of MLP is described layer by layer, which can run to
+    hundreds of characters: the title wraps it rather than running off the figure's edges."""
+    layers, width = [], 784
+    for size in (512, 256, 128, 64, 32, 16, 16):
+        layers += [torch.nn.Linear(width, size), torch.nn.BatchNorm1d(size), torch.nn.ReLU(), torch.nn.Dropout(0.2)]
+        width = size
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(width, 10))
+    description = describe_model(model)
+    assert len(description) >= 300 and "BatchNorm1d" in description  # layer by layer, no MLP shorthand
+    fig = common.draw(record_of([made_up_history(3)], model=description,
+                                parameters=sum(p.numel() for p in model.parameters())))
+    title = fig.get_suptitle()
+    lines = title.splitlines()
+    assert max(map(len, lines)) <= 110 and len(lines) >= 4, lines
+    assert " ".join(description.split()) in " ".join(title.split())  # every word, in order
+    assert lines[-1] == "SGD lr 0.1, batch 16, pixels in [0, 1]"  # the second line of the title stays its own
+    pyplot().close(fig)
+
+
+# ---------------------------------------------------------------- the one check of a configuration
+
+@pytest.mark.parametrize("field, keyword, texts", [
+    ("optimizer", "sgdd", ["sgdd"]),
+    ("dropout", 1.5, ["1.5"]),
+    ("lr", 0.0, ["0"]),
+    ("lr", 0, ["0"]),  # an int from a script, shown as the flag's 0.0
+    ("epochs", 0, ["0"]),
+    ("batch_size", -32, ["-32"]),
+    ("threads", 0, ["0"]),
+    ("inputs", "0-255", ["0-255"]),
+    ("device", "tpu", ["tpu"]),  # refused as a choice before any device is looked for
+    ("hidden", (128, 0), ["128", "0"]),
+])
+def test_a_bad_value_is_refused_in_the_same_words_from_a_script_and_from_a_flag(field, keyword, texts):
+    """common.main(__file__, dropout=1.5) and --dropout 1.5 go through one check: the same line, naming both."""
+    flag = "--" + field.replace("_", "-")
+    with pytest.raises(ConfigError) as from_script:
+        configure("01_base", common.Config(), {field: keyword}, argv=[])
+    with pytest.raises(ConfigError) as from_flag:
+        configure("01_base", common.Config(), {}, argv=[flag, *texts])
+    assert str(from_script.value) == str(from_flag.value)
+    assert str(from_flag.value).startswith(f"{flag} (Config.{field}) must be ") and "\n" not in str(from_flag.value)
+
+
+def test_a_script_s_keywords_are_taken_in_their_field_s_type():
+    config, _ = configure("09_x", common.Config(), dict(hidden=[512, 256], lr=1), argv=[])
+    assert config.hidden == (512, 256) and type(config.hidden) is tuple
+    assert config.lr == 1.0 and type(config.lr) is float
+
+
+def test_a_fraction_of_an_epoch_is_refused():
+    with pytest.raises(ConfigError, match=r"^--epochs \(Config\.epochs\) must be a whole number; got 2\.5$"):
+        configure("09_x", common.Config(), dict(epochs=2.5), argv=[])
+
+
+def test_a_keyword_config_does_not_have_is_refused_naming_the_fields_it_has():
+    with pytest.raises(ConfigError) as error:
+        configure("09_typo", common.Config(), dict(learning_rate=0.1), argv=[])
+    assert str(error.value) == ("main() got learning_rate, which Config does not have; it has "
+                                + ", ".join(f.name for f in fields(common.Config)))
+
+
+def test_a_bad_value_stops_the_script_before_any_data_is_touched(lab, monkeypatch):
+    touched = []
+
+    def untouchable(*args, **kwargs):
+        touched.append(args)
+        raise common.UserError("the data was touched")
+    for module, name in ((common, "load_data"), (datafiles, "load_data"), (datafiles, "locate_data")):
+        monkeypatch.setattr(module, name, untouchable)
+    code, stdout, stderr = run_program(ROOT / "01_base.py", "--dropout", "1.5")
+    assert (code, stdout, touched) == (2, "", [])
+    assert stderr == "01_base: error: --dropout (Config.dropout) must be at least 0 and below 1; got 1.5\n"
+    assert not (lab / "runs").exists()
+    # The control: a good configuration does reach the data, through what is patched here.
+    code, _, stderr = run_program(ROOT / "01_base.py", "--quick", "--out", lab / "out")
+    assert code == 1 and "the data was touched" in stderr and len(touched) == 1

@@ -1,14 +1,16 @@
 """Can the training step get cheaper? Where its time goes, and common.train_epoch against variants, in pairs.
 
-    .venv/bin/python bench/step.py [--steps 600] [--pairs 6]      (or: make bench)
+    python -m tools.bench.step [--steps 600] [--pairs 6]      (or: make bench)
 
 Each figure is one training pass over the first STEPS batches of 32 (no evaluation) at the lab's one thread.
 common.py's pass and the variant's alternate, each from the same weights and the same seed, so a variant
 that changes no number gives the same loss and accuracy as common.py, and a machine whose speed drifts slows
 both alike. The first pair pays for warm-up (and compilation) and is dropped; the ratio is the median of the
-others, pair by pair. Writes bench/STEP.md.
+others, pair by pair. Writes tools/bench/STEP.md. compare, profile_steps and main leave torch's thread count
+as they found it.
 """
 import argparse
+import contextlib
 import dataclasses
 import itertools
 import math
@@ -20,11 +22,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import common  # noqa: E402
+import common
+from tools.config import positive
+from tools.data import DATA_DIR_HELP
+from tools.files import write_together
 
-REPORT = ROOT / "bench" / "STEP.md"
+REPORT = Path(__file__).resolve().parent / "STEP.md"
 THREADS = common.Config().threads
 
 
@@ -47,6 +50,16 @@ def training_passes(hidden, optimizer_name, data, epoch=common.train_epoch, opti
         started = time.perf_counter()
         measured = epoch(step_model, optimizer, data.train_x, data.train_y, 32, torch.Generator().manual_seed(k))
         yield time.perf_counter() - started, measured
+
+
+@contextlib.contextmanager
+def threads_kept():
+    """training_passes sets torch's thread count for the whole process; put back the count it had before."""
+    before = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def variant_epoch(index_select=False, predictions_once=False, keep_grads=False, count=True):
@@ -117,7 +130,8 @@ def compare(model: str, change: dict, data, pairs: int):
     ours = training_passes(hidden, optimizer_name, data)
     theirs = training_passes(hidden, optimizer_name, data, **change)
     try:
-        timed = [(next(ours), next(theirs)) for _ in range(pairs + 1)][1:]
+        with threads_kept():
+            timed = [(next(ours), next(theirs)) for _ in range(pairs + 1)][1:]
     except Exception as e:  # noqa: BLE001: a variant this machine cannot run is reported, not fatal
         return f"failed: {type(e).__name__}: {str(e).strip().splitlines()[0]}"
     ratios = [variant / mine for (mine, _), (variant, _) in timed]
@@ -132,9 +146,10 @@ def profile_steps(hidden, data):
     from torch.profiler import ProfilerActivity, profile
 
     passes, steps = training_passes(hidden, "sgd", data), math.ceil(len(data.train_x) / 32)
-    next(passes)
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        wall, _ = next(passes)
+    with threads_kept():
+        next(passes)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            wall, _ = next(passes)
     times = {event.key: event.self_cpu_time_total / 1e6 for event in prof.key_averages()}
     matmuls = ("aten::mm", "aten::addmm", "aten::bmm")
     matmul = sum(t for key, t in times.items() if key in matmuls)
@@ -143,12 +158,18 @@ def profile_steps(hidden, data):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=common.positive(int), default=600, help="batches of 32 per pass")
-    parser.add_argument("--pairs", type=common.positive(int), default=6, help="timed pairs per variant")
-    parser.add_argument("--data-dir", help=common.DATA_DIR_HELP)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.step", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=positive(int), default=600, help="batches of 32 per pass")
+    parser.add_argument("--pairs", type=positive(int), default=6, help="timed pairs per variant")
+    parser.add_argument("--data-dir", help=DATA_DIR_HELP)
     parser.add_argument("--out", type=Path, default=REPORT)
     args = parser.parse_args()
+    with threads_kept():
+        measure(args)
+
+
+def measure(args):
+    """The profiles and the variants' table, written to args.out."""
     torch.set_num_threads(THREADS)
     try:
         data = common.load_data(args.data_dir)
@@ -175,8 +196,8 @@ def main():
                         f"{'yes' if same else 'no'} |")
         print(rows[-1], flush=True)
     lines = ["# Benchmark: can the training step get cheaper?", "",
-             f"Written by `bench/step.py` on {time.strftime('%Y-%m-%d')}: torch {torch.__version__}, {THREADS} "
-             f"thread as the lab trains; a training pass of {args.steps} batches of 32, common.py's and the "
+             f"Written by `python -m tools.bench.step` on {time.strftime('%Y-%m-%d')}: torch {torch.__version__}, "
+             f"{THREADS} thread as the lab trains; a training pass of {args.steps} batches of 32, common.py's and the "
              f"variant's alternating from the same weights and seeds, {args.pairs} timed pairs after one of "
              "warm-up (and compilation). A ratio below 1 is faster; only one clearly below 1 would be worth its "
              "code. Adam's rows compare with common.py's fused Adam.", "",
@@ -184,7 +205,7 @@ def main():
              "cost):", "", *profiles, "",
              "| model | variant | common.py, per step | variant, per step | variant : common.py, median (range) "
              "| same numbers |", "|---|---|---|---|---|---|", *rows, ""]
-    common.write_together({args.out: "\n".join(lines).encode()})
+    write_together({args.out: "\n".join(lines).encode()})
     print(f"wrote {args.out}")
 
 

@@ -1,13 +1,13 @@
 """Seconds per epoch: the usual DataLoader loop, ours (common.py, unchanged), and the limit the FLOPs set.
 
-    .venv/bin/python bench/bench.py [--repeats 3] [--device auto]   (or: make bench)
+    python -m tools.bench.bench [--repeats 3] [--device auto]   (or: make bench)
 
 The usual loop is the PyTorch tutorial's: torchvision's FashionMNIST with ToTensor() through a shuffling
 DataLoader, the same model and optimizer, and both splits evaluated after each epoch through DataLoaders.
 The limit is one epoch's floating-point work (forward and backward of every training batch, plus the
 evaluation of both splits) divided by this machine's dense float32 matmul rate, measured in the same run.
-On the CPU all three use the lab's one thread per training. Where the step's time goes: bench/step.py.
-Writes bench/RESULTS.md.
+On the CPU all three use the lab's one thread per training. Where the step's time goes: tools/bench/step.py.
+Writes tools/bench/RESULTS.md and the speed table of tools/bench/SPEED.md.
 """
 import argparse
 import gzip
@@ -21,9 +21,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import common  # noqa: E402
+import common
+from tools.config import positive, resolve_device
+from tools.data import DATA_DIR_HELP, find_files
+from tools.files import update_section, write_together
+
+HERE = Path(__file__).resolve().parent
+REPORT, SPEED = HERE / "RESULTS.md", HERE / "SPEED.md"
 
 CONFIGS = [("base", (128, 64), 32), ("wide", (512, 256), 32), ("base", (128, 64), 1000)]
 
@@ -114,20 +118,20 @@ def write_raw_copy(source: Path, folder: Path) -> Path:
     """torchvision's FashionMNIST reads uncompressed files from <root>/FashionMNIST/raw/."""
     raw = folder / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
-    for name, path in common.find_files(source).items():
+    for name, path in find_files(source).items():
         (raw / name).write_bytes(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes())
     return folder
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=common.positive(int), default=3, help="epochs timed per figure")
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=positive(int), default=3, help="epochs timed per figure")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
-    parser.add_argument("--data-dir", help=common.DATA_DIR_HELP)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--data-dir", help=DATA_DIR_HELP)
+    parser.add_argument("--out", type=Path, default=REPORT)
     args = parser.parse_args()
     try:
-        device = common.resolve_device(args.device)
+        device = resolve_device(args.device)
         data = common.load_data(args.data_dir, device)
     except common.UserError as e:
         sys.exit(f"bench: error: {e}")
@@ -179,17 +183,17 @@ def main():
         "",
         *(f"- {check}" for check in checks),
         "",
-        "Where a step's time goes, and what was tried to make it cheaper: bench/STEP.md.",
+        "Where a step's time goes, and what was tried to make it cheaper: tools/bench/STEP.md.",
         "",
     ]
-    common.write_together({args.out: "\n".join(lines).encode()})
+    write_together({args.out: "\n".join(lines).encode()})
     print(f"wrote {args.out}")
-    if common.update_section(ROOT / "README.md", "speed", [
+    if update_section(SPEED, "speed", [
             f"Written by `make bench` on {time.strftime('%Y-%m-%d')}: {name}, torch {torch.__version__}, seconds per "
             "epoch (training on 60,000 images, then evaluating both sets), medians of "
             f"{args.repeats} epochs:", "", *lines[lines.index("| configuration | usual DataLoader loop | ours | limit "
                                                                "| ours : usual (speed-up) | ours : limit |"):][:2 + len(rows)]]):
-        print("README.md: its speed table now says the same")
+        print(f"{SPEED.name}: its speed table now says the same")
 
 
 if __name__ == "__main__":

@@ -1,17 +1,16 @@
-"""Checks each quantitative statement of the report against results/*.json and writes REPRODUCTION.md,
-figures/overview.png and figures/confusion_08_final_sgd.png, and the README's tables between their markers.
-It trains nothing: run the experiments first. Every results file is an experiment of the tables and the
-overview, the report's eight and any added; the claims are the report's, about its eight.
+"""The report's quantitative claims, how each is measured from the runs' curves, and the rules that judge it.
 
-    .venv/bin/python report.py [--results results] [--out .]     (or: make report)
+Used by the report (REPRODUCTION.md, from results/) and by the calibration (on each cell of its grid) alike.
+The thresholds were fixed before the runs they judge were looked at.
 """
-import argparse
+from __future__ import annotations
+
 import json
 import statistics
-import sys
 from pathlib import Path
 
-import common
+from common import HISTORY_KEYS
+from tools.files import UserError
 
 REPORT_EXPERIMENTS = ("01_base", "02_adam", "03_no_dropout", "04_batch1000", "05_lr01", "06_wide", "07_final_adam",
                "08_final_sgd")
@@ -19,6 +18,7 @@ HOLDS, FAILS, NOISE = "holds", "does not hold", "within noise"
 NEAR = 0.03          # "near x" means within 0.03 of x
 SIMILAR = 0.10       # "about the same" loss means within 10% of the base's
 MARGINAL = 0.02      # a "marginal" or "slight" accuracy gain is above zero and at most 0.02
+REPORT_EPOCHS = 30   # the report's runs: its claims read epochs 5 and 30, and "final" is epoch 30
 
 
 def curves(record: dict, key: str) -> list[list[float]]:
@@ -170,87 +170,30 @@ def claims(r: dict) -> list[dict]:
     return rows
 
 
-def results_table(r: dict) -> list[str]:
-    lines = ["| experiment | what ran | final validation accuracy | best validation accuracy (epoch) "
-             "| final training loss | wall time per run |", "|---|---|---|---|---|---|"]
-    for name, record in r.items():
-        mean_curve = [statistics.mean(values) for values in zip(*curves(record, "val_acc"))]
-        best = max(range(len(mean_curve)), key=mean_curve.__getitem__)
-        lines.append(f"| {name} | {record['model']}; {record['optimizer']}, batch {record['config']['batch_size']} | "
-                     f"{spread(final(record, 'val_acc'))} | {mean_curve[best]:.3f} ({best + 1}) | "
-                     f"{spread(final(record, 'train_loss'))} | "
-                     f"{statistics.mean(run['seconds'] for run in record['runs']):.0f} s |")
-    return lines
-
-
-def overview(r: dict, path: Path) -> None:
-    """Validation loss and accuracy of every experiment on one pair of axes."""
-    fig, axes = common.pyplot().subplots(1, 2, figsize=(12, 5.6), layout="constrained")
-    for i, (name, record) in enumerate(r.items()):
-        # Ten colours, then the same colours dotted; the report's failure (07) dashed, as it is the odd one.
-        style = dict(color=f"C{i % 10}", lw=1.8, ls="--" if name.startswith("07_") else ":" if i >= 10 else "-")
-        for ax, key in zip(axes, ("val_loss", "val_acc")):
-            common.band(ax, curves(record, key), label=name, **style)
-    axes[0].set(xlabel="epoch", ylabel="validation cross-entropy loss", ylim=(0, 2.5))
-    axes[1].set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
-    for ax in axes:
-        ax.grid(alpha=0.3)
-    seeds = sorted({len(record["runs"]) for record in r.values()})
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=8.5,
-               title=common.seeds_legend(max(seeds)) if seeds == [max(seeds)] else
-               f"mean of each experiment's seeds ({', '.join(map(str, seeds))}), band: lowest to highest seed",
-               title_fontsize=8.5)
-    fig.suptitle(f"All {len(r)} experiments on the validation set")
-    common.save_figure(fig, path)
-
-
-def confusion(record: dict, path: Path) -> None:
-    """The validation confusion matrix of the final models, summed over seeds, as shares of each true class."""
-    total = [[sum(run["confusion"][i][j] for run in record["runs"]) for j in range(10)] for i in range(10)]
-    shares = [[count / sum(row) for count in row] for row in total]
-    fig, ax = common.pyplot().subplots(figsize=(7.5, 6.5), constrained_layout=True)
-    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-    for i in range(10):
-        for j in range(10):
-            if shares[i][j] >= 0.005:
-                ax.text(j, i, f"{shares[i][j]:.2f}", ha="center", va="center", fontsize=7,
-                        color="white" if shares[i][j] > 0.6 else "black")
-    ax.set_xticks(range(10), common.CLASSES, rotation=45, ha="right")
-    ax.set_yticks(range(10), common.CLASSES)
-    ax.set(xlabel="predicted class", ylabel="true class")
-    fig.colorbar(image, ax=ax, label="share of the true class")
-    runs = len(record["runs"])
-    ax.set_title(f"{record['experiment']}: validation confusion after the last epoch"
-                 + (f"\n(summed over {runs} seeds)" if runs > 1 else ""))
-    common.save_figure(fig, path)
-
-
 def load(folder: Path) -> dict:
     """Every experiment's results in `folder`, by name; each checked, so that a damaged file is named, not a
     traceback."""
     paths = sorted(folder.glob("[0-9][0-9]_*.json"))
     missing = [name for name in REPORT_EXPERIMENTS if folder / f"{name}.json" not in paths]
     if missing:
-        raise common.UserError(f"{folder} lacks the results of {', '.join(missing)}; run make all first")
-    return {path.stem: load_record(path, REPORT_EPOCHS if path.stem in REPORT_EXPERIMENTS else 1) for path in paths}
+        raise UserError(f"{folder} lacks the results of {', '.join(missing)}; run make all first")
+    return {path.stem: load_record(path, REPORT_EPOCHS if path.stem in REPORT_EXPERIMENTS else None) for path in paths}
 
 
-REPORT_EPOCHS = 30  # the claims read epochs 5 and 30
-
-
-def load_record(path: Path, epochs: int) -> dict:
-    remedy = f"remake it with make all (or: .venv/bin/python {path.stem}.py --seeds 3)"
+def load_record(path: Path, epochs: int | None = REPORT_EPOCHS) -> dict:
+    """A results record, checked; with `epochs`, its runs must be exactly that long (the report's are 30)."""
+    remedy = f"remake it with make all (or: python {path.stem}.py --seeds 3)"
     try:
         record = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise common.UserError(f"{path} is not readable JSON ({e}); {remedy}") from None
+        raise UserError(f"{path} is not readable JSON ({e}); {remedy}") from None
     problem = record_problem(record, epochs)
     if problem:
-        raise common.UserError(f"{path} {problem}; {remedy}")
+        raise UserError(f"{path} {problem}; {remedy}")
     return record
 
 
-def record_problem(record, epochs: int) -> str | None:
+def record_problem(record, epochs: int | None) -> str | None:
     """What is wrong with a results record, in words, or None."""
     if not isinstance(record, dict):
         return "does not hold a results record"
@@ -263,66 +206,18 @@ def record_problem(record, epochs: int) -> str | None:
         history = run.get("history") if isinstance(run, dict) else None
         if not isinstance(history, dict) or "seconds" not in run or "confusion" not in run:
             return "has a run without its history, seconds or confusion matrix"
-        absent = [key for key in common.HISTORY_KEYS if not isinstance(history.get(key), list)]
+        absent = [key for key in HISTORY_KEYS if not isinstance(history.get(key), list)]
         if absent:
             return f"has a run whose history lacks {', '.join(absent)}"
-        lengths = {len(history[key]) for key in common.HISTORY_KEYS}
+        lengths = {len(history[key]) for key in HISTORY_KEYS}
         if len(lengths) > 1:
             return "has a run whose curves have different lengths"
-        if lengths.pop() < epochs:
-            return (f"has a run of {len(history['val_acc'])} epochs, and the report's claims read epochs 5 and "
+        if epochs is not None and lengths.pop() != epochs:
+            return (f"has a run of {len(history['val_acc'])} epochs, and the report's claims read runs of exactly "
                     f"{epochs}")
-        if not all(isinstance(v, (int, float)) for key in common.HISTORY_KEYS for v in history[key]):
+        if not all(isinstance(v, (int, float)) for key in HISTORY_KEYS for v in history[key]):
             return "has a run whose curves hold something other than numbers"
     return None
-
-
-def calibration() -> list[str]:
-    import calibrate  # here, not at the top: calibrate imports this module
-    return calibrate.section()
-
-
-def write_report(r: dict, path: Path) -> list[dict]:
-    rows = claims(r)
-    seeds = sorted({len(record["runs"]) for record in r.values()})
-    text = "\n".join([
-        "# Reproduction of the report's claims",
-        "",
-        "Written by `report.py` from `results/*.json` (seeds per experiment: "
-        f"{', '.join(map(str, seeds))}); every number below is measured, none is copied from the report.",
-        "",
-        *METHOD,
-        "",
-        "## Claims",
-        "",
-        "| # | the report says | measured as | measured: mean ± sd [min, max] | verdict |",
-        "|---|---|---|---|---|",
-        *(f"| {c['number']} | {c['statement']} | {c['measure']}"
-          f"{'. ' + c['note'] if c['note'] else ''} | {c['measured']} | **{c['verdict']}** |" for c in rows),
-        "",
-        "## Results",
-        "",
-        *results_table(r),
-        "",
-        "![All experiments](figures/overview.png)",
-        "",
-        "![Confusion matrix of the final SGD model](figures/confusion_08_final_sgd.png)",
-        "",
-        *calibration(),
-    ])
-    common.write_together({path: text.encode()})
-    return rows
-
-
-def differences(rows: list[dict], r: dict) -> list[str]:
-    """The README's summary of what does not reproduce: every claim that does not plainly hold, with its numbers."""
-    seeds = sorted({len(r[name]["runs"]) for name in REPORT_EXPERIMENTS})
-    count = {verdict: sum(row["verdict"] == verdict for row in rows) for verdict in (HOLDS, FAILS, NOISE)}
-    return [f"Of the report's {len(rows)} quantitative statements, {count[HOLDS]} hold over "
-            f"{' or '.join(map(str, seeds))} seeds, {count[FAILS]} do not and {count[NOISE]} are within noise "
-            "([REPRODUCTION.md](REPRODUCTION.md) says how each is measured):", ""] + [
-        f"- {row['number']}. {row['statement']} **{row['verdict']}**: {row['measured']}, measured as "
-        f"{row['measure']}{'. ' + row['note'] if row['note'] else ''}." for row in rows if row["verdict"] != HOLDS]
 
 
 METHOD = [
@@ -351,26 +246,3 @@ METHOD = [
 ]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--results", type=Path, default=common.ROOT / "results")
-    parser.add_argument("--out", type=Path, default=common.ROOT, help="folder for REPRODUCTION.md and figures/")
-    args = parser.parse_args()
-    try:
-        records = load(args.results)
-    except common.UserError as e:
-        sys.exit(f"report: error: {e}")
-    overview(records, args.out / "figures" / "overview.png")
-    confusion(records["08_final_sgd"], args.out / "figures" / "confusion_08_final_sgd.png")
-    rows = write_report(records, args.out / "REPRODUCTION.md")
-    for row in rows:
-        print(f"{row['number']:>3} {row['verdict']:<14} {row['measured']:<40} {row['statement']}")
-    print(f"wrote {args.out / 'REPRODUCTION.md'}")
-    readme = args.out / "README.md"
-    if (common.update_section(readme, "results", results_table(records))
-            & common.update_section(readme, "claims", differences(rows, records))):
-        print(f"{readme}: its results table and the claims that do not hold now say what results/ says")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,17 +1,17 @@
 """Which setup did the report run? Trains the report's eight experiments over a grid of what the report leaves
 unsaid or says loosely, and checks report.py's 20 claims, with its thresholds as they are, on every cell.
 
-    .venv/bin/python calibrate.py [--jobs N]    train what is missing, one training per core; it resumes:
-                                                an experiment already done in a cell is not redone
-    .venv/bin/python calibrate.py --draw        the table and figures/calibration.png from calibration/ alone
-                                                (make calibrate)
+    python -m tools.calibrate [--jobs N]    train what is missing, one training per core; it resumes: an
+                                            experiment already done in a cell is not redone (make calibrate-sweep)
+    python -m tools.calibrate --draw        CALIBRATION.md and calibration.png beside the data, from the data
+                                            alone (make calibrate)
 
 The grid: how pixels are scaled (`--inputs`: unit [0, 1] as the report says, symmetric [-1, 1] as most
 PyTorch tutorials do, standard by the training set's mean and sd) times the batch size (16, 32, 64, and the
 course guide's 100). 04_batch1000 keeps its batch of 1000 in every cell, so it runs once per scaling and serves
 that scaling's cells. One seed per cell; then, once every cell is done, seeds 1 and 2 for the BEST cells that
-hold the most claims at one seed. Results in calibration/<inputs>-b<batch>/results/, the shape of results/, so
-that report.py's claims run on any cell unchanged. The cell the lab runs by default, unit-b32, is not trained
+hold the most claims at one seed. Results in tools/calibration/<inputs>-b<batch>/results/, the shape of results/,
+so that the claims (tools/claims.py) run on any cell unchanged. The cell the lab runs by default, unit-b32, is not trained
 again: its seeds are taken from results/.
 """
 import argparse
@@ -20,10 +20,13 @@ import tempfile
 from pathlib import Path
 
 import common
-import report
-from run_all import Run, cores, expected_seconds, run
+from tools import claims as report
+from tools.config import positive
+from tools.files import UserError, png_bytes, write_together
+from tools.run_all import Run, cores, expected_seconds, run
+from tools.runs import ROOT, json_bytes
 
-FOLDER = common.ROOT / "calibration"
+FOLDER = Path(__file__).resolve().parent / "calibration"
 INPUTS = ("unit", "symmetric", "standard")
 BATCHES = (16, 32, 64, 100)
 DEFAULT = ("unit", 32)
@@ -81,7 +84,7 @@ def seeds_done(path: Path) -> list[dict]:
     """The file's runs, each as a single-seed record, the way run_all.run merges them with new seeds."""
     if not path.is_file():
         return []
-    record = report.load_record(path, report.REPORT_EPOCHS)
+    record = report.load_record(path)
     return [dict(record, seeds=1, runs=[one]) for one in record["runs"]]
 
 
@@ -95,7 +98,7 @@ def best_cells() -> list[tuple[str, int]]:
     return ranked[:BEST]
 
 
-def default_cell_from_results(results: Path = common.ROOT / "results", seeds: int = SEEDS) -> None:
+def default_cell_from_results(results: Path = ROOT / "results", seeds: int = SEEDS) -> None:
     """unit-b32 is what results/ already holds (the same flags, the same numbers): its first `seeds` seeds are
     taken from there rather than trained again."""
     for name in report.REPORT_EXPERIMENTS:
@@ -103,12 +106,12 @@ def default_cell_from_results(results: Path = common.ROOT / "results", seeds: in
         source = results / f"{name}.json"
         if len(seeds_done(target)) >= seeds or not source.is_file():
             continue
-        record = report.load_record(source, report.REPORT_EPOCHS)  # checked as the report checks it
+        record = report.load_record(source)  # checked as the report checks it
         config = record["config"]
         if (config.get("inputs"), config.get("threads"), record["runs"][0]["seed"]) != ("unit", 1, 0):
             continue  # made by another setup: trained again instead
         record = dict(record, seeds=min(seeds, len(record["runs"])), runs=record["runs"][:seeds])
-        common.write_together({target: common.json_bytes(record)})
+        write_together({target: json_bytes(record)})
 
 
 def load_cell(inputs: str, batch: int, seeds: int | None = None) -> dict | None:
@@ -116,7 +119,7 @@ def load_cell(inputs: str, batch: int, seeds: int | None = None) -> dict | None:
     paths = {name: result_path(inputs, batch, name) for name in report.REPORT_EXPERIMENTS}
     if not all(path.is_file() for path in paths.values()):
         return None
-    records = {name: report.load_record(path, report.REPORT_EPOCHS) for name, path in paths.items()}
+    records = {name: report.load_record(path) for name, path in paths.items()}
     return {name: dict(record, seeds=len(record["runs"][:seeds]), runs=record["runs"][:seeds])
             for name, record in records.items()}
 
@@ -149,25 +152,27 @@ def standing(rows: list[dict]) -> tuple[int, int]:
 
 
 def section() -> list[str]:
-    """REPRODUCTION.md's answer to "which setup did the report run?", from calibration/ alone."""
+    """CALIBRATION.md's answer to "which setup did the report run?", from the data beside it alone."""
     done = verdicts(seeds=1)
     if not done:
         return []
     numbers = [row["number"] for row in next(iter(done.values()))]
     header = [f"| cell | claims that hold | {' | '.join(numbers)} |", "|---|---|" + "---|" * len(numbers)]
-    lines = ["## Which setup did the report run?", "",
+    lines = ["# Calibration: which setup did the report run?", "",
+             "Written by `python -m tools.calibrate --draw` (`make calibrate`) from the results in this folder; "
+             "the claims and their thresholds are [REPRODUCTION.md](../../REPRODUCTION.md)'s.", "",
              "The report leaves the batch size unsaid, and says its pixels were scaled to [0, 1] where most PyTorch "
-             "tutorials scale them to [-1, 1]. `calibrate.py` trains the eight experiments over a grid of both "
+             "tutorials scale them to [-1, 1]. `python -m tools.calibrate` trains the eight experiments over a grid of both "
              f"(scaling: {', '.join(INPUTS)}; batch: {', '.join(map(str, BATCHES))}; 04_batch1000 keeps its batch "
              f"of 1000), one seed per cell, then {SEEDS} seeds for the {BEST} cells that hold the most claims at one "
-             "seed, and checks the claims above on each with the same thresholds, fixed before the sweep. "
+             "seed, and checks the report's claims on each with the same thresholds, fixed before the sweep. "
              "✓ holds, ✗ does not, ~ within noise (with one seed: only where a comparison's difference is zero). "
              "unit is [0, 1], symmetric [-1, 1], standard the training set's mean and sd.", "",
              "One seed (seed 0) per cell:", "", *header, *table_rows(done), ""]
     if len(done) < len(cells()):
         return lines + [f"The sweep is not finished: {len(done)} of {len(cells())} cells are done (`make "
                         "calibrate-sweep` goes on where it stopped). Until all are, and the best have three seeds, "
-                        "this table answers nothing yet.", "", "![Claims held per cell](figures/calibration.png)", ""]
+                        "this table answers nothing yet.", "", "![Claims held per cell](calibration.png)", ""]
     confirmed = verdicts(seeds=SEEDS)
     also = "" if DEFAULT in best_cells() else " and for the lab's default"
     lines += [f"{SEEDS} seeds, for the {BEST} cells that hold the most claims at one seed"
@@ -177,8 +182,8 @@ def section() -> list[str]:
     if waiting:
         return lines + [f"Not finished: {listed(waiting)} still lack{'s its' if len(waiting) == 1 else ' their'} other seeds "
                         "(`make calibrate-sweep` goes on where it stopped); until then, this answers "
-                        "nothing yet.", "", "![Claims held per cell](figures/calibration.png)", ""]
-    return lines + answer(confirmed) + ["![Claims held per cell](figures/calibration.png)", ""]
+                        "nothing yet.", "", "![Claims held per cell](calibration.png)", ""]
+    return lines + answer(confirmed) + ["![Claims held per cell](calibration.png)", ""]
 
 
 def table_rows(done: dict[str, list[dict]]) -> list[str]:
@@ -224,14 +229,13 @@ def listed(names: list[str]) -> str:
     return " and ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
 
 
-def draw(path: Path) -> None:
+def draw():
     """Claims held per cell as a heat map (one seed, then the cells with three); the base's and the final SGD
     model's curves in the best cell other than the default, against the default, means over their seeds."""
     single, confirmed = verdicts(seeds=1), verdicts(seeds=SEEDS)
     rows = [(f"{cell} ({held(verdict)})", verdict) for cell, verdict in single.items()]
     rows += [(f"{cell}, {SEEDS} seeds ({held(verdict)})", verdict) for cell, verdict in confirmed.items()]
-    plt = common.pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(19, 0.4 * len(rows) + 3), layout="constrained",
+    fig, axes = common.pyplot().subplots(1, 3, figsize=(19, 0.4 * len(rows) + 3), layout="constrained",
                              gridspec_kw=dict(width_ratios=(3, 2, 2)))
     value = {report.HOLDS: 1.0, report.NOISE: 0.5, report.FAILS: 0.0}
     axes[0].imshow([[value[row["verdict"]] for row in verdict] for _, verdict in rows], cmap="RdYlGn", vmin=0,
@@ -243,9 +247,10 @@ def draw(path: Path) -> None:
     axes[0].set_title("claims held: green holds, red does not, yellow within noise", fontsize=10)
     done = confirmed if len(confirmed) > 1 else single
     default = cell_name(*DEFAULT)
-    best = max((cell for cell in done if cell != default), key=lambda cell: standing(done[cell]))
+    others = [cell for cell in done if cell != default]
+    best = max(others, key=lambda cell: standing(done[cell])) if others else None
     seeds = SEEDS if done is confirmed else 1
-    for cell, style in ((default, "-"), (best, "--")):
+    for cell, style in ((default, "-"), (best, "--")) if best else ((default, "-"),) if default in done else ():
         inputs, batch = cell.split("-b")
         records = load_cell(inputs, int(batch), seeds)
         for name, color in (("01_base", "C0"), ("08_final_sgd", "C3")):
@@ -259,15 +264,16 @@ def draw(path: Path) -> None:
     for ax in axes[1:]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"Calibration: which setup reproduces the report's claims; curves: the default ({default}) against "
-                 f"the best other cell ({best}), {seeds} seed{'s' * (seeds > 1)}")
-    common.save_figure(fig, path)
+    against = f" against the best other cell ({best})" if best else ""
+    fig.suptitle(f"Calibration: which setup reproduces the report's claims; curves: the default ({default}){against}, "
+                 f"{seeds} seed{'s' * (seeds > 1)}")
+    return fig
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=common.positive(int), default=cores())
-    parser.add_argument("--draw", action="store_true", help="only the table and figure, from calibration/")
+    parser = argparse.ArgumentParser(prog="python -m tools.calibrate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=positive(int), default=cores())
+    parser.add_argument("--draw", action="store_true", help="only CALIBRATION.md and its figure, from the data")
     args = parser.parse_args()
     try:
         if not args.draw:
@@ -281,14 +287,15 @@ def main():
                 if failed:
                     sys.exit(f"calibrate: {failed}")
         done = verdicts()
-    except common.UserError as e:
+    except UserError as e:
         sys.exit(f"calibrate: error: {e}")
     for cell, rows in done.items():
         print(f"{cell:>14}: {held(rows):2d} of {len(rows)} hold; "
               + " ".join(f"{row['number']}{MARK[row['verdict']]}" for row in rows))
     if done:
-        draw(common.ROOT / "figures" / "calibration.png")
-        print("wrote figures/calibration.png; report.py puts the table in REPRODUCTION.md")
+        write_together({FOLDER / "CALIBRATION.md": "\n".join(section()).encode(), FOLDER / "calibration.png":
+                        png_bytes(draw())})
+        print(f"calibrate: wrote {FOLDER / 'CALIBRATION.md'} and {FOLDER / 'calibration.png'}")
 
 
 if __name__ == "__main__":

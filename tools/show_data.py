@@ -1,33 +1,39 @@
 """A look at the data before any training: a 4x4 mosaic of training images titled with their class names,
-as the course guide asks. Writes figures/data.png."""
+as the course guide asks. Writes figures/data.png.
+
+    python -m tools.show_data [--data-dir DIR]
+"""
 import argparse
 import sys
 from pathlib import Path
 
 import torch
 
-import common
+from common import CLASSES, load_data
+from tools.data import DATA_DIR_HELP
+from tools.files import UserError, png_bytes, pyplot, write_together
+from tools.runs import ROOT
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir", help=common.DATA_DIR_HELP)
-    parser.add_argument("--out", type=Path, default=common.ROOT)
+    parser = argparse.ArgumentParser(prog="python -m tools.show_data", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", help=DATA_DIR_HELP)
+    parser.add_argument("--out", type=Path, default=ROOT)
     parser.add_argument("--seed", type=int, default=0, help="which images are shown")
     args = parser.parse_args()
     try:
-        data = common.load_data(args.data_dir)
-    except common.UserError as e:
+        data = load_data(args.data_dir)
+    except UserError as e:
         sys.exit(f"show_data: error: {e}")
     picks = torch.randperm(len(data.train_x), generator=torch.Generator().manual_seed(args.seed))[:16]
-    fig, axes = common.pyplot().subplots(4, 4, figsize=(6.4, 7), constrained_layout=True)
+    fig, axes = pyplot().subplots(4, 4, figsize=(6.4, 7), constrained_layout=True)
     for ax, i in zip(axes.flat, picks.tolist()):
         ax.imshow(data.train_x[i].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
-        ax.set_title(common.CLASSES[data.train_y[i]], fontsize=9)
+        ax.set_title(CLASSES[data.train_y[i]], fontsize=9)
         ax.axis("off")
     fig.suptitle(f"Fashion-MNIST: 16 of the {len(data.train_x):,} training images")
     path = args.out / "figures" / "data.png"
-    common.save_figure(fig, path)
+    write_together({path: png_bytes(fig)})
     print(f"wrote {path}")
 
 

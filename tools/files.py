@@ -1,0 +1,113 @@
+"""Files written whole or not at all, and Markdown sections that programs keep up to date."""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, without a traceback."""
+
+
+def write_together(files: dict[Path, bytes]) -> None:
+    """Write every file whole or leave every one as it was: each goes to a temporary file beside it first,
+    then all are moved into place at once, with Ctrl-C held back for those few microseconds."""
+    temporaries = {path: path.with_name(f".{path.name}.{os.getpid()}.tmp") for path in files}
+    try:
+        for path, content in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporaries[path].write_bytes(content)
+        with interrupts_held():
+            for path, temporary in temporaries.items():
+                os.replace(temporary, path)
+    finally:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
+
+
+@contextmanager
+def interrupts_held():
+    """Ctrl-C (and a polite kill) wait until the block is done, so it is never left half-way; then they act."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    caught = []
+    previous = {number: signal.signal(number, lambda number, frame: caught.append(number))
+                for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in caught[:1]:
+            signal.raise_signal(number)
+
+
+def check_writable(*folders: Path) -> None:
+    """Refuse now, before any training, an output folder that cannot be written; leave no trace of the check."""
+    for folder in folders:
+        created = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
+        probe = folder / f".write-check.{os.getpid()}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise UserError(f"cannot write to {folder} ({e.strerror or e}); choose another --out") from None
+        finally:
+            for path in created:
+                try:
+                    path.rmdir()
+                except OSError:
+                    break
+
+
+def section_text(text: str, name: str, lines: list[str]) -> str | None:
+    """`text` with the lines between `<!-- NAME: ... -->` and `<!-- end of NAME -->` replaced, or None if it
+    lacks the markers."""
+    begin, end = f"<!-- {name}: ", f"<!-- end of {name} -->"
+    if begin not in text or end not in text.split(begin, 1)[1]:
+        return None
+    head, rest = text.split(begin, 1)
+    marker, tail = rest.split("\n", 1)[0], rest.split(end, 1)[1]
+    return "\n".join([head + begin + marker, *lines, end + tail])
+
+
+def update_section(path: Path, name: str, lines: list[str]) -> bool:
+    """Rewrite a marked section of a Markdown file, so that no measured number in it is typed by hand.
+    False if the file or its markers are not there."""
+    text = section_text(path.read_text() if path.is_file() else "", name, lines)
+    if text is None:
+        return False
+    write_together({path: text.encode()})
+    return True
+
+
+def pyplot():
+    import matplotlib
+    matplotlib.use("Agg")  # files only, no window: the same on a laptop, a server and CI
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def png_bytes(fig, source: str = "") -> bytes:
+    """The figure as PNG bytes; `source` (a digest of what it was drawn from) is kept in its metadata, so that
+    `make check` can tell a figure drawn from other numbers without comparing pixels across matplotlib versions."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=150, metadata={"Source": source} if source else None)
+    pyplot().close(fig)
+    return buffer.getvalue()
+
+
+def png_source(path: Path) -> str | None:
+    """The `source` a figure was saved with (png_bytes), or None."""
+    from PIL import Image  # matplotlib's own dependency
+    try:
+        with Image.open(path) as image:
+            return image.text.get("Source")
+    except OSError:
+        return None

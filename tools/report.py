@@ -1,0 +1,184 @@
+"""The report's claims checked against results/*.json: writes REPRODUCTION.md, figures/overview.png and
+figures/confusion_08_final_sgd.png, the README's results table and the claims that do not hold, and redraws any
+experiment's figure that was not drawn from its results. It trains nothing: run the experiments first. Every
+results file is an experiment of the tables and the overview, the report's eight and any added; the claims are
+the report's, about its eight.
+
+    python -m tools.report [--results results] [--out .]     (or: make report)
+    python -m tools.report --check                           (or: make check) is the repository what it writes?
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+from common import CLASSES, band, draw, seeds_legend
+from tools.claims import FAILS, HOLDS, METHOD, NOISE, REPORT_EXPERIMENTS, claims, curves, final, load, spread
+from tools.files import UserError, png_bytes, png_source, pyplot, section_text, write_together
+from tools.runs import ROOT, digest, lab_files, mean_seconds
+
+BEST = "08_final_sgd"  # the report's best model, whose confusion matrix is drawn
+
+
+def results_table(r: dict) -> list[str]:
+    lines = ["| experiment | what ran | final validation accuracy | best validation accuracy (epoch) "
+             "| final training loss | wall time per run |", "|---|---|---|---|---|---|"]
+    for name, record in r.items():
+        mean_curve = [statistics.mean(values) for values in zip(*curves(record, "val_acc"))]
+        best = max(range(len(mean_curve)), key=mean_curve.__getitem__)
+        lines.append(f"| {name} | {record['model']}; {record['optimizer']}, batch {record['config']['batch_size']} | "
+                     f"{spread(final(record, 'val_acc'))} | {mean_curve[best]:.3f} ({best + 1}) | "
+                     f"{spread(final(record, 'train_loss'))} | "
+                     f"{mean_seconds(record):.0f} s |")
+    return lines
+
+
+def overview(r: dict):
+    """Validation loss and accuracy of every experiment on one pair of axes."""
+    fig, axes = pyplot().subplots(1, 2, figsize=(12, 5.6), layout="constrained")
+    for i, (name, record) in enumerate(r.items()):
+        # Ten colours, then the same colours dotted; the report's failure (07) dashed, as it is the odd one.
+        style = dict(color=f"C{i % 10}", lw=1.8, ls="--" if name.startswith("07_") else ":" if i >= 10 else "-")
+        for ax, key in zip(axes, ("val_loss", "val_acc")):
+            band(ax, curves(record, key), label=name, **style)
+    axes[0].set(xlabel="epoch", ylabel="validation cross-entropy loss", ylim=(0, 2.5))
+    axes[1].set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    seeds = sorted({len(record["runs"]) for record in r.values()})
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=8.5,
+               title=seeds_legend(max(seeds)) if seeds == [max(seeds)] else
+               f"mean of each experiment's seeds ({', '.join(map(str, seeds))}), band: lowest to highest seed",
+               title_fontsize=8.5)
+    fig.suptitle(f"All {len(r)} experiments on the validation set")
+    return fig
+
+
+def confusion(record: dict):
+    """The validation confusion matrix of the final models, summed over seeds, as shares of each true class."""
+    total = [[sum(run["confusion"][i][j] for run in record["runs"]) for j in range(10)] for i in range(10)]
+    shares = [[count / sum(row) for count in row] for row in total]
+    fig, ax = pyplot().subplots(figsize=(7.5, 6.5), constrained_layout=True)
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for i in range(10):
+        for j in range(10):
+            if shares[i][j] >= 0.005:
+                ax.text(j, i, f"{shares[i][j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if shares[i][j] > 0.6 else "black")
+    ax.set_xticks(range(10), CLASSES, rotation=45, ha="right")
+    ax.set_yticks(range(10), CLASSES)
+    ax.set(xlabel="predicted class", ylabel="true class")
+    fig.colorbar(image, ax=ax, label="share of the true class")
+    runs = len(record["runs"])
+    ax.set_title(f"{record['experiment']}: validation confusion after the last epoch"
+                 + (f"\n(summed over {runs} seeds)" if runs > 1 else ""))
+    return fig
+
+
+def reproduction(r: dict, rows: list[dict]) -> str:
+    seeds = sorted({len(record["runs"]) for record in r.values()})
+    return "\n".join([
+        "# Reproduction of the report's claims",
+        "",
+        "Written by `python -m tools.report` from `results/*.json` (seeds per experiment: "
+        f"{', '.join(map(str, seeds))}); every number below is measured, none is copied from the report.",
+        "",
+        *METHOD,
+        "",
+        "## Claims",
+        "",
+        "| # | the report says | measured as | measured: mean ± sd [min, max] | verdict |",
+        "|---|---|---|---|---|",
+        *(f"| {c['number']} | {c['statement']} | {c['measure']}"
+          f"{'. ' + c['note'] if c['note'] else ''} | {c['measured']} | **{c['verdict']}** |" for c in rows),
+        "",
+        "## Results",
+        "",
+        *results_table(r),
+        "",
+        "![All experiments](figures/overview.png)",
+        "",
+        f"![Confusion matrix of the final SGD model](figures/confusion_{BEST}.png)",
+        "",
+        "## Which setup did the report run?",
+        "",
+        "The report leaves its batch size unsaid and its pixel scaling loosely said; "
+        "[tools/calibration/CALIBRATION.md](tools/calibration/CALIBRATION.md) trains the eight experiments over a "
+        "grid of both and checks these claims on every cell.",
+        "",
+    ])
+
+
+def differences(rows: list[dict], r: dict) -> list[str]:
+    """The README's summary of what does not reproduce: every claim that does not plainly hold, with its numbers."""
+    seeds = sorted({len(r[name]["runs"]) for name in REPORT_EXPERIMENTS})
+    count = {verdict: sum(row["verdict"] == verdict for row in rows) for verdict in (HOLDS, FAILS, NOISE)}
+    return [f"Of the report's {len(rows)} quantitative statements, {count[HOLDS]} hold over "
+            f"{' or '.join(map(str, seeds))} seeds, {count[FAILS]} do not and {count[NOISE]} are within noise "
+            "([REPRODUCTION.md](REPRODUCTION.md) says how each is measured):", ""] + [
+        f"- {row['number']}. {row['statement']} **{row['verdict']}**: {row['measured']}, measured as "
+        f"{row['measure']}{'. ' + row['note'] if row['note'] else ''}." for row in rows if row["verdict"] != HOLDS]
+
+
+def outputs(r: dict, folder: Path, root: Path) -> dict[Path, tuple[bytes | None, str]]:
+    """Every file the report makes from the records `r` (read from `folder`), as {path: (content, source)}: a text's
+    content, or a figure's digest of the results it is drawn from (its content made only when it is written)."""
+    sources = {name: digest((folder / f"{name}.json").read_bytes()) for name in r}
+    rows = claims(r)
+    made = {root / "REPRODUCTION.md": (reproduction(r, rows).encode(), ""),
+            root / "figures" / "overview.png": (None, digest("".join(sources.values()).encode())),
+            root / "figures" / f"confusion_{BEST}.png": (None, sources[BEST])}
+    for name in r:
+        made[lab_files(name, root)[0]] = (None, sources[name])
+    readme = root / "README.md"
+    if readme.is_file():
+        text = readme.read_text()
+        for section, lines in (("results", results_table(r)), ("claims", differences(rows, r))):
+            text = section_text(text, section, lines) or text
+        made[readme] = (text.encode(), "")
+    return made
+
+
+def stale(made: dict[Path, tuple[bytes | None, str]]) -> list[Path]:
+    """The files that are not what the report would make: a text that differs, a figure drawn from other numbers."""
+    return [path for path, (content, source) in made.items()
+            if (content is not None and (not path.is_file() or path.read_bytes() != content))
+            or (content is None and png_source(path) != source)]
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="python -m tools.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=ROOT / "results")
+    parser.add_argument("--out", type=Path, default=ROOT, help="folder for REPRODUCTION.md, README.md and figures/")
+    parser.add_argument("--check", action="store_true", help="write nothing; fail if any file differs from what the "
+                        "report would write")
+    args = parser.parse_args()
+    try:
+        records = load(args.results)
+    except UserError as e:
+        sys.exit(f"report: error: {e}")
+    made = outputs(records, args.results, args.out)
+    if args.check:
+        wrong = stale(made)
+        if wrong:
+            sys.exit(f"report: {', '.join(str(path.relative_to(args.out)) for path in wrong)} "
+                     f"{'is' if len(wrong) == 1 else 'are'} not what `make report` writes from {args.results}; "
+                     "run make report (or make all) and commit the result")
+        print(f"report: REPRODUCTION.md, the README's tables and {len(made) - 2} figures are what {args.results} makes")
+        return
+    drawers = {args.out / "figures" / "overview.png": lambda: overview(records),
+               args.out / "figures" / f"confusion_{BEST}.png": lambda: confusion(records[BEST]),
+               **{lab_files(name, args.out)[0]: (lambda record=record: draw(record)) for name, record in records.items()}}
+    redo = stale(made)
+    write_together({path: content if content is not None else png_bytes(drawers[path](), source)
+                    for path, (content, source) in made.items() if path in redo})
+    for row in claims(records):
+        print(f"{row['number']:>3} {row['verdict']:<14} {row['measured']:<40} {row['statement']}")
+    print(f"report: wrote {', '.join(str(path.relative_to(args.out)) for path in redo)}" if redo else
+          "report: every file was already what the results make")
+
+
+if __name__ == "__main__":
+    main()
