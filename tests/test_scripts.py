@@ -147,6 +147,18 @@ def test_every_program_answers_help_with_its_flags(program):
     assert "-h, --help" in out
 
 
+@pytest.mark.parametrize("program, flag", [
+    (script("01_base"), "--seeds"), ("tools.run_all", "--jobs"), ("tools.run_all", "--seeds"),
+    ("tools.calibrate", "--jobs"), ("tools.bench.bench", "--repeats"), ("tools.bench.step", "--steps"),
+    ("tools.bench.step", "--pairs"), ("tools.bench.parallel", "--pairs"), ("tools.bench.parallel", "--lab"),
+], ids=str)
+def test_every_tool_s_counted_flag_refuses_zero_before_it_starts(program, flag, monkeypatch):
+    """--help builds a parser but calls no flag's type; a value does. Nothing may run after the refusal."""
+    monkeypatch.setattr(common, "load_data", lambda *a, **k: pytest.fail("it started"))
+    code, out, err = run_program(program, flag, "0")
+    assert code == 2 and f"argument {flag}: must be a positive number, got 0" in err and not out
+
+
 def test_an_output_folder_that_cannot_be_written_is_refused_before_any_training(tiny_dir, tmp_path, lab):
     a_file = tmp_path / "a-file"
     a_file.write_text("")
