@@ -65,7 +65,7 @@ bench: .venv/ready | data
 
 bench-lab: .venv/ready | data
 	$(PYTHON) -m tools.bench.parallel --lab 1 --seeds $(SEEDS) --out scratch/lab
-	$(PYTHON) -m tools.bench.parallel --lab $$($(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))') \
+	$(PYTHON) -m tools.bench.parallel --lab $$($(PYTHON) -c 'from tools.run_all import cores; print(cores())') \
 	    --seeds $(SEEDS) --out scratch/lab
 
 # The lab's own outputs; your runs in runs/ are yours, and stay.

@@ -1,5 +1,5 @@
 """Which setup did the report run? Trains the report's eight experiments over a grid of what the report leaves
-unsaid or says loosely, and checks report.py's 20 claims, with its thresholds as they are, on every cell.
+unsaid or says loosely, and checks the report's 20 claims (tools/claims.py), with their thresholds as they are, on every cell.
 
     python -m tools.calibrate [--jobs N]    train what is missing, one training per core; it resumes: an
                                             experiment already done in a cell is not redone (make calibrate-sweep)

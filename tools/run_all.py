@@ -169,7 +169,8 @@ def progress(runs: list[Run], took: dict, waiting: list[Run], running: dict, job
     """[done/all, elapsed, about T to go]: the runs left, each expected to take what it took last time (or, never
     run, what the runs here have taken on average), shared among the workers."""
     mean = statistics.mean(took.values())
-    guess = lambda r: expected_seconds(r.name) or mean  # noqa: E731
+    # The lab's own seconds fit only a run of the script's own settings (not --quick, not a calibration cell).
+    guess = lambda r: (not r.flags and r.out is None and expected_seconds(r.name)) or mean  # noqa: E731
     now = time.monotonic()
     left = sum(map(guess, waiting)) + sum(max(0.0, guess(r) - (now - since)) for r, (*_, since) in running.items())
     return (f"[{len(took)}/{len(runs)} done, {now - started:.0f}s, about {clock(left / jobs)} to go]"
@@ -183,7 +184,7 @@ def clock(seconds: float) -> str:
 
 
 def write(record: dict, out: Path | None) -> str:
-    import common  # here, not at the top: the figure is the lesson's, and common imports these tools
+    import common  # here: only writing needs the lesson's figure (and torch)
     if out is None:
         return places.save(record, common.draw(record))
     content = places.json_bytes(record)
