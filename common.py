@@ -2,9 +2,10 @@
 model and its optimizer, the training loop, evaluation, the figure, and `main`, which runs an experiment.
 
 An experiment script is its docstring and one call, `common.main(__file__, <what it changes>)`: see 01_base.py.
-It changes fields of `Config` (`lr=0.1`), and may bring its own model or optimizer (`make_model=small_cnn`,
-`make_optimizer=sgd_with_momentum`): see the README's "A new experiment". The machinery behind the lesson
-(flags, data files, run folders, files written whole) is in tools/.
+It changes fields of `Config` (`lr=0.1`), and may bring its own model, optimizer, learning-rate schedule, loss or
+training step (`make_model=small_cnn`, `loss=smoothed`): see the README's "A new experiment". From a notebook,
+`record, model = common.run("my_lr01", lr=0.1)`. The machinery behind the lesson (flags, data files, run folders,
+saved weights, files written whole) is in tools/.
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tools import config as flags, runs
-from tools.data import INPUTS, Data, load_data  # noqa: F401 (Data, load_data: for notebooks and tests)
+from tools import config as flags, runs, trained
+from tools.data import INPUTS, VALIDATION, Data, load_data  # noqa: F401 (Data, load_data: notebooks and tests)
+from tools.drawing import band, seeds_legend
 from tools.files import UserError, check_writable, pyplot
 
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -43,9 +45,10 @@ class Config:
     seed: int = 0                # sets the first weights, the dropout masks and the batch order
     threads: int = 1             # CPU threads; the lab runs one training per core rather than more threads
     device: str = "auto"         # "auto" (cuda, then mps, then cpu), "cpu", "cuda" or "mps"
+    validation: str = "test"     # "test" images, as the report; "heldout": 10,000 training images set aside
 
 
-# ---------------------------------------------------------------- model and optimizer
+# ---------------------------------------------------------------- model, optimizer, schedule
 
 def make_model(config: Config) -> nn.Module:
     """The report's MLP: 784 pixels in, ReLU hidden layers of `config.hidden` units, dropout after each, 10 out."""
@@ -68,42 +71,76 @@ def make_optimizer(parameters, config: Config) -> torch.optim.Optimizer:
     raise UserError(f"unknown optimizer {config.optimizer!r}; use sgd or adam, or pass your own make_optimizer")
 
 
+def no_schedule(optimizer, config: Config):
+    """No schedule: the learning rate stays config.lr, as in the report. A schedule of one's own returns a
+    torch.optim.lr_scheduler object, which `train` steps once at the end of each epoch (never per batch)."""
+    return None
+
+
+# ---------------------------------------------------------------- loss and training step
+
+def cross_entropy(logits, targets):
+    """Cross-entropy, the report's loss."""
+    return F.cross_entropy(logits, targets)
+
+
+def train_step(model, optimizer, inputs, targets, loss=cross_entropy):
+    """One batch: forward, loss, backward, one optimizer step.
+
+    Returns the logits and the loss, for the running figures."""
+    logits = model(inputs)
+    value = loss(logits, targets)
+    optimizer.zero_grad(set_to_none=True)
+    value.backward()
+    optimizer.step()
+    return logits, value
+
+
 # ---------------------------------------------------------------- training and evaluation
 
-HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "running_loss", "running_acc", "epoch_seconds")
+HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "running_loss", "running_acc", "epoch_seconds",
+                "lr")
 
 
 def train(config: Config, data: Data, make_model=make_model, make_optimizer=make_optimizer,
+          make_schedule=no_schedule, loss=cross_entropy, step=train_step, on_epoch=None,
           log=partial(print, flush=True)):
-    """Train one model from `config.seed`: the model, its optimizer and the history of every per-epoch figure."""
+    """Train one model from `config.seed`: the model, its optimizer and the history of every per-epoch figure.
+    After each epoch, `on_epoch(epoch, figures)` sees that epoch's figures (the search stops a trial there)."""
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)  # the one place randomness is seeded: first weights and dropout masks
     shuffle = torch.Generator().manual_seed(config.seed)  # own stream: the same batches whatever the model draws
     model = make_model(config).to(data.train_x.device)
     optimizer = make_optimizer(model.parameters(), config)
+    schedule = make_schedule(optimizer, config)
     history = {key: [] for key in HISTORY_KEYS}
     for epoch in range(1, config.epochs + 1):
-        started = time.perf_counter()
+        started, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
         running_loss, running_acc = train_epoch(model, optimizer, data.train_x, data.train_y, config.batch_size,
-                                                shuffle)
+                                                shuffle, loss, step)
         train_loss, train_acc = evaluate(model, data.train_x, data.train_y)
         val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
         epoch_seconds = time.perf_counter() - started  # evaluate's .item() has waited for the device
+        if schedule is not None:
+            schedule.step()
         figures = dict(train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
-                       running_loss=running_loss, running_acc=running_acc, epoch_seconds=epoch_seconds)
+                       running_loss=running_loss, running_acc=running_acc, epoch_seconds=epoch_seconds, lr=lr)
         if not all(map(math.isfinite, figures.values())):
-            raise UserError(f"training diverged: the loss is not finite at epoch {epoch} (lr {config.lr:g}); "
+            raise UserError(f"training diverged: the loss is not finite at epoch {epoch} (lr {lr:g}); "
                             f"try a smaller --lr")
         for key, value in figures.items():
             history[key].append(value)
         log(f"epoch {epoch:3d}/{config.epochs}  train loss {train_loss:.4f} acc {train_acc:.4f}  "
             f"val loss {val_loss:.4f} acc {val_acc:.4f}  (running {running_loss:.4f} {running_acc:.4f})  "
             f"{epoch_seconds:.1f}s")
+        if on_epoch is not None:
+            on_epoch(epoch, figures)
     return model, optimizer, history
 
 
-def train_epoch(model, optimizer, x, y, batch_size: int, generator: torch.Generator) -> tuple[float, float]:
-    """One pass over (x, y) in a fresh random order.
+def train_epoch(model, optimizer, x, y, batch_size: int, generator: torch.Generator, loss=cross_entropy,
+                step=train_step) -> tuple[float, float]:
+    """One pass over (x, y) in a fresh random order, one `step` per batch.
 
     Returns the mean loss and accuracy of the batches as they were trained on: the *incorrect* training
     figures the course warns about, since dropout is on and the weights move during the epoch. They are
@@ -116,13 +153,9 @@ def train_epoch(model, optimizer, x, y, batch_size: int, generator: torch.Genera
     for start in range(0, len(x), batch_size):
         batch = order[start:start + batch_size]
         inputs, targets = x[batch], y[batch]
-        logits = model(inputs)
-        loss = F.cross_entropy(logits, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        logits, value = step(model, optimizer, inputs, targets, loss)
         # Summed on the device, read once per epoch: a .item() per step would stall a GPU every step.
-        loss_sum += loss.detach() * len(batch)
+        loss_sum += value.detach() * len(batch)
         correct += (logits.argmax(1) == targets).sum()
     return loss_sum.item() / len(x), correct.item() / len(x)
 
@@ -159,7 +192,7 @@ def confusion_matrix(model, x, y) -> list[list[int]]:
 
 CURVES = (  # history key prefix, legend, line style
     ("train", "training (whole set, eval mode, after the epoch)", dict(color="C0", lw=2)),
-    ("val", "validation (test set)", dict(color="C1", lw=2)),
+    ("val", "validation ({})", dict(color="C1", lw=2)),
     ("running", "INCORRECT training: running mean over the epoch's batches\n(dropout on, weights moving)",
      dict(color="0.45", lw=1.2, ls="--", marker="x", ms=4)),
 )
@@ -168,55 +201,60 @@ CURVES = (  # history key prefix, legend, line style
 def draw(record: dict):
     """Loss and accuracy per epoch, three curves each, titled with what ran."""
     runs_, config = record["runs"], record["config"]
+    optimised = record.get("loss", runs.describe_function(cross_entropy))  # records before 2026-12 lack it
+    loss_label = "cross-entropy loss" if optimised == runs.describe_function(cross_entropy) else \
+        f"cross-entropy loss (running: {optimised})"
     fig, axes = pyplot().subplots(1, 2, figsize=(11, 5.2), layout="constrained")
-    for ax, metric, label in zip(axes, ("loss", "acc"), ("cross-entropy loss", "accuracy")):
+    for ax, metric, label in zip(axes, ("loss", "acc"), (loss_label, "accuracy")):
         for prefix, legend, style in CURVES:
+            legend = legend.format(VALIDATION[config.get("validation", "test")])
             band(ax, [run["history"][f"{prefix}_{metric}"] for run in runs_], label=legend, **style)
         ax.set(xlabel="epoch", ylabel=label)
         ax.grid(alpha=0.3)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8.5,
                title=seeds_legend(len(runs_)), title_fontsize=8.5)
+    changed = [record[key] for key in ("schedule", "loss", "step") if record.get(key, DEFAULTS[key]) != DEFAULTS[key]]
     what = (f"{record['experiment']}: {record['model']} ({record['parameters']:,} parameters)",
-            f"{record['optimizer']}, batch {config['batch_size']}, {INPUTS[config['inputs']]}")
+            ", ".join([record["optimizer"], *changed, f"batch {config['batch_size']}", INPUTS[config["inputs"]]]))
     fig.suptitle("\n".join(textwrap.fill(line, 110) for line in what), fontsize=11)  # long ones wrap, not overflow
     return fig
 
 
-def band(ax, curves: list[list[float]], **style) -> None:
-    """The mean of several runs' curves, and with more than one run a band from the lowest to the highest."""
-    values = torch.tensor(curves, dtype=torch.float64)
-    epochs = range(1, values.shape[1] + 1)
-    if len(epochs) == 1:
-        style = {"marker": "o", **style}  # a one-epoch run is a point, invisible as a line
-    ax.plot(epochs, values.mean(0), **style)
-    if len(curves) > 1:
-        ax.fill_between(epochs, values.min(0).values, values.max(0).values, color=style["color"], alpha=0.2, lw=0)
-    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers: no tick at 1.5
+DEFAULTS = dict(schedule="no schedule", loss=runs.describe_function(cross_entropy),
+                step=runs.describe_function(train_step))  # what the report ran: the title names only what differs
 
 
-def seeds_legend(seeds: int) -> str | None:
-    return f"mean of {seeds} seeds, band: lowest to highest seed" if seeds > 1 else None
+# ---------------------------------------------------------------- one experiment: from a notebook, from a script
+
+def run(name: str, make_model=make_model, make_optimizer=make_optimizer, make_schedule=no_schedule,
+        loss=cross_entropy, step=train_step, argv=(), description: str | None = None, **changes):
+    """Train the experiment `name`: Config with `changes`, the flags in `argv` on top, for each seed asked, with
+    these pieces; write its figure, results and weights in the run's own folder (runs/NAME/WHAT-CHANGED/).
+    `changes` may also set the options seeds=3, quick=True, data_dir=..., out=... Returns the record and the last
+    seed's model; a bad value raises an error before any data is read."""
+    config, options = flags.configure(name, Config(), changes, description, list(argv))
+    seeds = list(range(config.seed, config.seed + options.seeds))
+    check_writable(*runs.targets(name, options.changed, seeds, options.quick, options.out))
+    data = load_data(options.data_dir, config.device, config.inputs, validation=config.validation,
+                     sizes=(flags.QUICK["train_size"], flags.QUICK["val_size"]) if options.quick else None)
+    print(f"{name}: {' '.join(f'{k}={v}' for k, v in config.__dict__.items())} seeds={options.seeds}")
+    print(f"data: {data.source} ({len(data.train_x)} training, {len(data.val_x)} validation images, "
+          f"{VALIDATION[data.validation]})", flush=True)
+    record, weights = runs.new_record(name, config, options, data, make_schedule, loss, step), {}
+    for seed in seeds:
+        started = time.perf_counter()
+        model, optimizer, history = train(replace(config, seed=seed), data, make_model, make_optimizer,
+                                          make_schedule, loss, step)
+        runs.add_run(record, seed, time.perf_counter() - started, model, optimizer, history,
+                     confusion_matrix(model, data.val_x, data.val_y), trained.predictions(model, data))
+        weights[seed] = trained.weights_bytes(model)
+    print(f"{name}: wrote {runs.save(record, draw(record), options.out, weights)}")
+    return record, model
 
 
-# ---------------------------------------------------------------- one experiment, from the command line
-
-def main(script: str, make_model=make_model, make_optimizer=make_optimizer, **changes) -> None:
-    """Run the experiment of `script`: its file name names the run, its docstring describes it. It trains
-    Config with the script's `changes`, flags on top, for each seed asked, using `make_model(config)` and
-    `make_optimizer(parameters, config)`; then it writes the figure and the results in the run's own folder."""
+def main(script: str, **keywords) -> None:
+    """`run` for an experiment script: its file name names the run, its docstring describes it, the command
+    line's flags change its settings, and a mistake ends it with one line."""
     name = Path(script).stem
     with flags.one_line_errors(name):
-        config, options = flags.configure(name, Config(), changes, sys.modules["__main__"].__doc__)
-        seeds = list(range(config.seed, config.seed + options.seeds))
-        check_writable(*runs.targets(name, options.changed, seeds, options.quick, options.out))
-        data = load_data(options.data_dir, config.device, config.inputs,
-                         sizes=(flags.QUICK["train_size"], flags.QUICK["val_size"]) if options.quick else None)
-        print(f"{name}: {' '.join(f'{k}={v}' for k, v in config.__dict__.items())} seeds={options.seeds}")
-        print(f"data: {data.source} ({len(data.train_x)} training, {len(data.val_x)} validation images)", flush=True)
-        record = runs.new_record(name, config, options, data)
-        for seed in seeds:
-            started = time.perf_counter()
-            model, optimizer, history = train(replace(config, seed=seed), data, make_model, make_optimizer)
-            runs.add_run(record, seed, time.perf_counter() - started, model, optimizer, history,
-                         confusion_matrix(model, data.val_x, data.val_y))
-        print(f"{name}: wrote {runs.save(record, draw(record), options.out)}")
+        run(name, argv=sys.argv[1:], description=sys.modules["__main__"].__doc__, **keywords)

@@ -14,7 +14,7 @@ from tools import claims, files, runs
 
 SCRIPTS = list(claims.REPORT_EXPERIMENTS)  # a student's own NN_*.py are `make mine`'s, not the lab's tests
 BASE = dict(optimizer="sgd", lr=0.001, batch_size=32, hidden=[128, 64], dropout=0.2, epochs=30, inputs="unit", seed=0,
-            threads=1, device="cpu")
+            threads=1, device="cpu", validation="test")
 CHANGES = {  # what each experiment of the report changes from the base, and nothing else
     "01_base": {}, "02_adam": dict(optimizer="adam"), "03_no_dropout": dict(dropout=0.0),
     "04_batch1000": dict(batch_size=1000), "05_lr01": dict(lr=0.1), "06_wide": dict(hidden=[512, 256]),
@@ -40,7 +40,7 @@ def test_each_script_runs_quick_into_a_folder_of_its_own_and_records_what_ran(na
     code, out, err = run_program(script(name), "--quick", "--data-dir", tiny_dir, "--device", "cpu")
     assert code == 0, err
     folder = lab / "runs" / name / "quick,seed=0"
-    assert out.strip().splitlines()[-1] == f"{name}: wrote {folder}/ (figure.png, results.json)"
+    assert out.strip().splitlines()[-1] == f"{name}: wrote {folder}/ (figure.png, results.json, seed=0.pt)"
     assert (folder / runs.FIGURE).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     record = read(folder)
     assert record["experiment"] == name and record["changed"] == {} and record["quick"] is True
@@ -72,7 +72,8 @@ def test_a_run_s_folder_is_named_after_what_it_changes_and_the_lab_s_files_stay(
         path.write_bytes(content)
     code, out, err = run_program(script("02_adam"), *flags, "--data-dir", tiny_dir)
     assert code == 0, err
-    assert out.strip().splitlines()[-1] == f"02_adam: wrote {lab / 'runs' / '02_adam' / folder}/ (figure.png, results.json)"
+    weights = "".join(f", seed={seed}.pt" for seed in range(3 if "seeds" in folder else 1))
+    assert out.strip().splitlines()[-1] == f"02_adam: wrote {lab / 'runs' / '02_adam' / folder}/ (figure.png, results.json{weights})"
     assert [p.read_bytes() for p in runs.lab_files("02_adam")] == [b"the lab's figure", b"the lab's results"]
 
 
@@ -85,7 +86,8 @@ def test_the_lab_s_own_record_also_updates_the_lab_s_figure_and_results(tiny_dir
     assert code == 0, err
     figure, results = runs.lab_files("03_no_dropout")
     folder = lab / "runs" / "03_no_dropout" / "seeds=0-2"
-    assert out.strip().splitlines()[-1] == (f"03_no_dropout: wrote {folder}/ (figure.png, results.json), and the "
+    assert out.strip().splitlines()[-1] == (f"03_no_dropout: wrote {folder}/ (figure.png, results.json, seed=0.pt, "
+                                            f"seed=1.pt, seed=2.pt), and the "
                                             f"lab's {figure} and {results}")
     assert results.read_bytes() == (folder / runs.RESULTS).read_bytes()
     assert figure.read_bytes() == (folder / runs.FIGURE).read_bytes()
@@ -116,7 +118,8 @@ def test_impossible_flags_are_refused_with_one_line_before_the_data_loads(flags,
     ("dropout=1.5", "--dropout (Config.dropout) must be at least 0 and below 1; got 1.5"),
     ('optimizer="sgdd"', "--optimizer (Config.optimizer) must be one of sgd, adam; got 'sgdd'"),
     ("learning_rate=0.1", "main() got learning_rate, which Config does not have; it has optimizer, lr, batch_size, "
-                          "hidden, dropout, epochs, inputs, seed, threads, device"),
+                          "hidden, dropout, epochs, inputs, seed, threads, device, validation; main also takes seeds, quick, data_dir, "
+                          "out, make_model, make_optimizer, make_schedule, loss and step"),
 ])
 def test_a_script_s_keywords_are_refused_as_its_flags_are(keywords, message, tmp_path, lab, monkeypatch):
     monkeypatch.setattr(common, "load_data", lambda *a, **k: pytest.fail("the data was loaded"))
@@ -281,7 +284,7 @@ def test_a_script_as_a_whole_process_says_where_it_wrote_and_fails_with_one_line
     done = subprocess.run([sys.executable, str(script("01_base")), "--quick", "--data-dir", str(tiny_dir), "--out",
                            str(tmp_path / "run")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == f"01_base: wrote {tmp_path / 'run'}/ (figure.png, results.json)"
+    assert done.stdout.strip().splitlines()[-1] == f"01_base: wrote {tmp_path / 'run'}/ (figure.png, results.json, seed=0.pt)"
     done = subprocess.run([sys.executable, str(script("01_base")), "--dropout", "2"], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 2 and done.stderr == ("01_base: error: --dropout (Config.dropout) must be at least 0 "

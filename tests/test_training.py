@@ -82,7 +82,8 @@ def test_the_history_keeps_each_figure_under_its_own_name(tiny_data, monkeypatch
     monkeypatch.setattr(common, "train_epoch", lambda *args: (30.0, 0.3))
     _, _, history = common.train(replace(TINY, epochs=2), tiny_data, **QUIET)
     assert measured(history) == dict(train_loss=[10.0] * 2, train_acc=[0.1] * 2, val_loss=[20.0] * 2,
-                                     val_acc=[0.2] * 2, running_loss=[30.0] * 2, running_acc=[0.3] * 2)
+                                     val_acc=[0.2] * 2, running_loss=[30.0] * 2, running_acc=[0.3] * 2,
+                                     lr=[TINY.lr] * 2)
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(tiny_data):
@@ -275,7 +276,9 @@ def test_a_keyword_config_does_not_have_is_refused_naming_the_fields_it_has():
     with pytest.raises(ConfigError) as error:
         configure("09_typo", common.Config(), dict(learning_rate=0.1), argv=[])
     assert str(error.value) == ("main() got learning_rate, which Config does not have; it has "
-                                + ", ".join(f.name for f in fields(common.Config)))
+                                + ", ".join(f.name for f in fields(common.Config))
+                                + "; main also takes seeds, quick, data_dir, out, make_model, make_optimizer, "
+                                  "make_schedule, loss and step")
 
 
 def test_a_bad_value_stops_the_script_before_any_data_is_touched(lab, monkeypatch):

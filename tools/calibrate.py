@@ -23,6 +23,7 @@ import common
 from tools import claims as report
 from tools.config import positive
 from tools.files import UserError, png_bytes, write_together
+from tools.drawing import band
 from tools.run_all import Run, cores, expected_seconds, run
 from tools.runs import ROOT, json_bytes
 
@@ -255,7 +256,7 @@ def draw():
         records = load_cell(inputs, int(batch), seeds)
         for name, color in (("01_base", "C0"), ("08_final_sgd", "C3")):
             for ax, key in zip(axes[1:], ("val_acc", "train_loss")):
-                common.band(ax, report.curves(records[name], key), ls=style, color=color, label=f"{name}, {cell}")
+                band(ax, report.curves(records[name], key), ls=style, color=color, label=f"{name}, {cell}")
     axes[1].axhline(0.7, color="gray", lw=0.8)
     axes[1].axvline(5, color="gray", lw=0.8)
     axes[1].set(xlabel="epoch", ylabel="validation accuracy", title="1b: 0.7 passed at epoch 5")

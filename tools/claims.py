@@ -9,7 +9,9 @@ import json
 import statistics
 from pathlib import Path
 
-from common import HISTORY_KEYS
+from common import HISTORY_KEYS as RECORDED
+
+HISTORY_KEYS = tuple(key for key in RECORDED if key != "lr")  # lr per epoch: recorded since 2026-12, not before
 from tools.files import UserError
 
 REPORT_EXPERIMENTS = ("01_base", "02_adam", "03_no_dropout", "04_batch1000", "05_lr01", "06_wide", "07_final_adam",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from tools.data import DATA_DIR_HELP, INPUTS
+from tools.data import DATA_DIR_HELP, INPUTS, VALIDATION
 from tools.files import UserError
 
 HELP = dict(
@@ -31,8 +31,13 @@ HELP = dict(
     threads="CPU threads for this training. A batch-32 MLP gains little from more, so the lab runs one training "
             "per core instead; the count changes the last digits of the results",
     device="auto: cuda, then mps, then cpu",
+    validation="the images each epoch is validated on: test is the 10,000 test images (as the report), heldout "
+               "is 10,000 of the 60,000 training images, held out (fixed, seeded), so that settings can be chosen "
+               "without looking at the test set",
 )
-CHOICES = dict(optimizer=("sgd", "adam"), inputs=tuple(INPUTS), device=("auto", "cpu", "cuda", "mps"))
+CHOICES = dict(optimizer=("sgd", "adam"), inputs=tuple(INPUTS), device=("auto", "cpu", "cuda", "mps"),
+               validation=tuple(VALIDATION))
+OPTIONS = ("seeds", "quick", "data_dir", "out")  # what run() takes beside Config's fields and the pieces
 POSITIVE = {"lr", "batch_size", "hidden", "epochs", "threads"}
 FRACTION = {"dropout"}  # at least 0, below 1
 QUICK = dict(epochs=2, train_size=2000, val_size=1000)
@@ -117,14 +122,21 @@ def parser(name: str, config, description: str | None) -> Parser:
 
 
 def configure(name: str, config, changes: dict, description: str | None = None, argv=None):
-    """The script's configuration (Config with its keywords), then the flags on top, checked once as a whole.
-    Returns the configuration, the other options, and what differs from the script's own settings."""
-    unknown = sorted(set(changes) - {f.name for f in fields(config)})
+    """The script's configuration (Config with its keywords, and the options among them as defaults), then the
+    flags on top, checked once as a whole. Returns the configuration, the other options, and what differs from the
+    script's own settings."""
+    unknown = sorted(set(changes) - {f.name for f in fields(config)} - set(OPTIONS))
     if unknown:
         raise ConfigError(f"main() got {', '.join(unknown)}, which Config does not have; it has "
-                          f"{', '.join(f.name for f in fields(config))}")
-    script = replace(config, **changes)
-    options = parser(name, script, description).parse_args(argv)
+                          f"{', '.join(f.name for f in fields(config))}; main also takes {', '.join(OPTIONS)}, "
+                          f"make_model, make_optimizer, make_schedule, loss and step")
+    script = replace(config, **{key: value for key, value in changes.items() if key not in OPTIONS})
+    p = parser(name, script, description)
+    p.set_defaults(**{key: value for key, value in changes.items() if key in OPTIONS})
+    options = p.parse_args(argv)
+    if not isinstance(options.seeds, int) or isinstance(options.seeds, bool) or options.seeds < 1:
+        raise ConfigError(f"--seeds must be a whole number above zero; got {options.seeds!r}")
+    options.out = Path(options.out) if options.out is not None else None
     given = {f.name: getattr(options, f.name) for f in fields(config) if getattr(options, f.name) is not None}
     config = checked(replace(script, **given))
     config = replace(config, device=resolve_device(config.device).type)

@@ -26,6 +26,8 @@ SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
 DATA_DIR_HELP = (f"folder with the four Fashion-MNIST files; when not given: $FASHION_MNIST_DIR, then "
                  f"{PROJECT_DATA_DIR}, then {DEBIAN_DATA_DIR}")
 INPUTS = {"unit": "pixels in [0, 1]", "symmetric": "pixels in [-1, 1]", "standard": "pixels standardised"}
+VALIDATION = {"test": "the test set", "heldout": "held out of the training set"}
+HELDOUT_SEED = 2024  # any fixed number: the same held-out images on every machine, in every run
 HOW_TO_GET_DATA = ("install Debian's package (sudo apt-get install dataset-fashion-mnist) "
                    "or run once with internet access, which downloads it into data/")
 
@@ -37,15 +39,30 @@ class Data:
     val_x: torch.Tensor
     val_y: torch.Tensor
     source: Path
+    validation: str = "test"  # where the validation images come from: a key of VALIDATION
+    val_index: list[int] | None = None  # each validation image's place in its file (None: the file's order)
+    scaling: tuple[float, float] = (0.0, 1.0)  # (shift, scale): each pixel in [0, 1] became (pixel - shift) / scale
 
 
 def load_data(data_dir: str | None = None, device: str | torch.device = "cpu", inputs: str = "unit",
-              sizes: tuple[int, int] | None = None) -> Data:
-    """Both splits, each held whole as one tensor on `device` so that batches are drawn by index; with `sizes`,
-    only the first (training, validation) images of each."""
+              sizes: tuple[int, int] | None = None, validation: str = "test") -> Data:
+    """The training and validation images, each held whole as one tensor on `device` so that batches are drawn
+    by index; with `sizes`, only the first (training, validation) images of each. The validation images are the
+    test set's, or with validation="heldout" a sixth of the training set's (10,000 of 60,000), fixed by
+    HELDOUT_SEED, and then the test set is never read."""
     files = locate_data(data_dir)
-    (train_x, train_y), (val_x, val_y) = [load_split(*(files[name] for name in SPLIT_FILES[split]))
-                                          for split in ("train", "val")]
+    train_x, train_y = load_split(*(files[name] for name in SPLIT_FILES["train"]))
+    val_index = None
+    if validation == "test":
+        val_x, val_y = load_split(*(files[name] for name in SPLIT_FILES["val"]))
+    elif validation == "heldout":
+        order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(HELDOUT_SEED))
+        held, kept = order[:len(train_x) // 6].sort().values, order[len(train_x) // 6:].sort().values
+        val_x, val_y, train_x, train_y = train_x[held], train_y[held], train_x[kept], train_y[kept]
+        val_index = held.tolist()
+    else:
+        raise UserError(f"unknown validation {validation!r}; use {', '.join(VALIDATION)}")
+    shift, scale = 0.0, 1.0
     if inputs == "symmetric":
         shift, scale = 0.5, 0.5  # torchvision's Normalize((0.5,), (0.5,)): subtract, then divide
     elif inputs == "standard":
@@ -56,7 +73,7 @@ def load_data(data_dir: str | None = None, device: str | torch.device = "cpu", i
         train_x, val_x = train_x.sub_(shift).div_(scale), val_x.sub_(shift).div_(scale)
     train, val = (slice(None), slice(None)) if sizes is None else (slice(sizes[0]), slice(sizes[1]))
     return Data(train_x[train].to(device), train_y[train].to(device), val_x[val].to(device), val_y[val].to(device),
-                files["train-images-idx3-ubyte"].parent)
+                files["train-images-idx3-ubyte"].parent, validation, val_index and val_index[val], (shift, scale))
 
 
 def load_split(images_path: Path, labels_path: Path) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,10 +14,12 @@ import statistics
 import sys
 from pathlib import Path
 
-from common import CLASSES, band, draw, seeds_legend
+from common import CLASSES, draw
+from tools.drawing import band, image_grid, seeds_legend
 from tools.claims import FAILS, HOLDS, METHOD, NOISE, REPORT_EXPERIMENTS, claims, curves, final, load, spread
 from tools.files import UserError, png_bytes, png_source, pyplot, section_text, write_together
 from tools.runs import ROOT, digest, lab_files, mean_seconds
+from tools.trained import recorded_images
 
 BEST = "08_final_sgd"  # the report's best model, whose confusion matrix is drawn
 
@@ -122,14 +124,31 @@ def differences(rows: list[dict], r: dict) -> list[str]:
         f"{row['measure']}{'. ' + row['note'] if row['note'] else ''}." for row in rows if row["verdict"] != HOLDS]
 
 
-def outputs(r: dict, folder: Path, root: Path) -> dict[Path, tuple[bytes | None, str]]:
+GRIDS = {"shown": "predictions", "mistakes": "mistakes"}  # recorded in each run: figure name
+
+
+def grid_path(root: Path, which: str, name: str) -> Path:
+    return root / "figures" / f"{GRIDS[which]}_{name}.png"
+
+
+def with_predictions(r: dict, names) -> list[str]:
+    """Of `names`, those whose records hold predictions (records from before 2026-12 do not)."""
+    return [name for name in names if name in r and "shown" in r[name]["runs"][0]]
+
+
+def outputs(r: dict, folder: Path, root: Path, shown=(BEST,)) -> dict[Path, tuple[bytes | None, str]]:
     """Every file the report makes from the records `r` (read from `folder`), as {path: (content, source)}: a text's
-    content, or a figure's digest of the results it is drawn from (its content made only when it is written)."""
+    content, or a figure's digest of the results it is drawn from (its content made only when it is written).
+    Experiments in `shown` get their predictions and mistakes drawn too."""
+    shown = with_predictions(r, shown)
     sources = {name: digest((folder / f"{name}.json").read_bytes()) for name in r}
     rows = claims(r)
     made = {root / "REPRODUCTION.md": (reproduction(r, rows).encode(), ""),
             root / "figures" / "overview.png": (None, digest("".join(sources.values()).encode())),
             root / "figures" / f"confusion_{BEST}.png": (None, sources[BEST])}
+    for name in shown:
+        for which in GRIDS:
+            made[grid_path(root, which, name)] = (None, sources[name])
     for name in r:
         made[lab_files(name, root)[0]] = (None, sources[name])
     readme = root / "README.md"
@@ -154,12 +173,19 @@ def main():
     parser.add_argument("--out", type=Path, default=ROOT, help="folder for REPRODUCTION.md, README.md and figures/")
     parser.add_argument("--check", action="store_true", help="write nothing; fail if any file differs from what the "
                         "report would write")
+    parser.add_argument("--predictions", nargs="+", default=[BEST], metavar="NAME",
+                        help=f"experiments whose recorded predictions and mistakes are drawn (default: {BEST}); "
+                             "drawing them reads the images from the data files")
+    parser.add_argument("--data-dir", help="folder with the four Fashion-MNIST files (for the predictions' images)")
     args = parser.parse_args()
     try:
         records = load(args.results)
     except UserError as e:
         sys.exit(f"report: error: {e}")
-    made = outputs(records, args.results, args.out)
+    unknown = sorted(set(args.predictions) - set(records))
+    if unknown:
+        sys.exit(f"report: error: --predictions {' '.join(unknown)}: no such results in {args.results}")
+    made = outputs(records, args.results, args.out, args.predictions)
     if args.check:
         wrong = stale(made)
         if wrong:
@@ -170,9 +196,17 @@ def main():
         return
     drawers = {args.out / "figures" / "overview.png": lambda: overview(records),
                args.out / "figures" / f"confusion_{BEST}.png": lambda: confusion(records[BEST]),
-               **{lab_files(name, args.out)[0]: (lambda record=record: draw(record)) for name, record in records.items()}}
+               **{lab_files(name, args.out)[0]: (lambda record=record: draw(record)) for name, record in records.items()},
+               **{grid_path(args.out, which, name): (lambda record=records[name], which=which: image_grid(
+                   record, which, recorded_images(record, which, args.data_dir), CLASSES))
+                  for name in with_predictions(records, args.predictions) for which in GRIDS}}
     redo = stale(made)
-    write_together({path: content if content is not None else png_bytes(drawers[path](), source)
+    try:
+        drawn = {path: png_bytes(drawers[path](), source) for path, (content, source) in made.items()
+                 if path in redo and content is None}
+    except UserError as e:
+        sys.exit(f"report: error: {e}")
+    write_together({path: content if content is not None else drawn[path]
                     for path, (content, source) in made.items() if path in redo})
     for row in claims(records):
         print(f"{row['number']:>3} {row['verdict']:<14} {row['measured']:<40} {row['statement']}")

@@ -25,6 +25,7 @@ from typing import NamedTuple
 from tools import runs as places
 from tools.config import positive
 from tools.files import UserError, check_writable, png_bytes, write_together
+from tools.trained import weights_file
 
 ROOT = places.ROOT
 
@@ -119,7 +120,7 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) 
     finished = {key: list(records) for key, records in (earlier or {}).items()}
     seeds_of = {(r.name, r.out): len(finished.get((r.name, r.out), ()))
                 + sum(1 for o in runs if (o.name, o.out) == (r.name, r.out)) for r in runs}
-    started, took = time.monotonic(), {}
+    started, took, weights = time.monotonic(), {}, {}
     # kill's SIGTERM, like Ctrl-C, must stop the trainings started here rather than leave them running on.
     on_sigterm = signal.signal(signal.SIGTERM, stopped)
     try:
@@ -145,12 +146,16 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) 
                     return f"{r} failed: {last[-1]} (whole output: {places.shown_path(Path(log.name))})"
                 took[r] = time.monotonic() - since
                 record = json.loads((folder / places.RESULTS).read_text())
+                kept = folder / weights_file(r.seed)
+                if kept.is_file():
+                    weights.setdefault((r.name, r.out), {})[r.seed] = kept.read_bytes()
                 experiment = finished.setdefault((r.name, r.out), [])
                 experiment.append(record)
                 print(f"{progress(runs, took, waiting, running, jobs, started)} {r}: "
                       f"{places.summary(record['runs'][0])}", flush=True)
                 if len(experiment) == seeds_of[(r.name, r.out)]:
-                    print(f"{r.tag}{r.name}: wrote {write(merge(experiment), r.out)}", flush=True)
+                    print(f"{r.tag}{r.name}: wrote {write(merge(experiment), r.out, weights.pop((r.name, r.out), {}))}",
+                          flush=True)
         return None
     except KeyboardInterrupt:
         return ("interrupted; the experiments finished before were written, no other: "
@@ -183,10 +188,12 @@ def clock(seconds: float) -> str:
         f"{minutes} min"
 
 
-def write(record: dict, out: Path | None) -> str:
+def write(record: dict, out: Path | None, weights: dict[int, bytes]) -> str:
+    """The experiment's record and figure, and its seeds' weights when it goes to its run's folder (with --out,
+    only the figure and the record are kept)."""
     import common  # here: only writing needs the lesson's figure (and torch)
     if out is None:
-        return places.save(record, common.draw(record))
+        return places.save(record, common.draw(record), weights=weights)
     content = places.json_bytes(record)
     figure, results = places.lab_files(record["experiment"], out)
     write_together({figure: png_bytes(common.draw(record), places.digest(content)), results: content})

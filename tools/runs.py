@@ -70,26 +70,36 @@ def targets(name: str, changed: dict, seeds: list[int], quick: bool, out: Path |
     return [folder, *lab]
 
 
-def new_record(name: str, config, options, data) -> dict:
+def new_record(name: str, config, options, data, make_schedule, loss, step) -> dict:
     return dict(experiment=name, config=asdict(config), changed=options.changed,
                 quick=options.quick, seeds=options.seeds, torch=torch.__version__,
-                data=dict(source=str(data.source), train_size=len(data.train_x), val_size=len(data.val_x)), runs=[])
+                data=dict(source=str(data.source), train_size=len(data.train_x), val_size=len(data.val_x),
+                          validation=data.validation, scaling=list(data.scaling)),
+                schedule=describe_schedule(make_schedule, config), loss=describe_function(loss),
+                step=describe_function(step), runs=[])
 
 
-def add_run(record: dict, seed: int, seconds: float, model, optimizer, history: dict, confusion) -> None:
-    record["runs"].append(dict(seed=seed, seconds=round(seconds, 2), history=history, confusion=confusion))
+def add_run(record: dict, seed: int, seconds: float, model, optimizer, history: dict, confusion,
+            predictions: dict | None = None) -> None:
+    from tools.trained import checksum, weights_file
+    record["runs"].append(dict(seed=seed, seconds=round(seconds, 2), history=history, confusion=confusion,
+                               **dict(predictions or {}),
+                               weights=dict(file=weights_file(seed), checksum=checksum(model.state_dict()))))
     record.update(model=describe_model(model), parameters=sum(p.numel() for p in model.parameters()),
                   layers=str(model), optimizer=describe_optimizer(optimizer))
     print(f"{record['experiment']}: seed {seed}: {summary(record['runs'][-1])}", flush=True)
 
 
-def save(record: dict, figure, out: Path | None = None) -> str:
-    """The run's figure and results in its folder (`out`, or its place under runs/), and in the lab's figures/
-    and results/ when it is the lab's own record: all whole, or none. Returns where, in words."""
+def save(record: dict, figure, out: Path | None = None, weights: dict[int, bytes] | None = None) -> str:
+    """The run's figure, results and each seed's weights in its folder (`out`, or its place under runs/), and the
+    figure and results in the lab's figures/ and results/ when it is the lab's own record: all whole, or none.
+    Returns where, in words."""
+    from tools.trained import weights_file
     folder = out or run_folder(record)
     content = json_bytes(record)
     image = png_bytes(figure, source=digest(content))
-    files = {folder / FIGURE: image, folder / RESULTS: content}
+    files = {folder / FIGURE: image, folder / RESULTS: content,
+             **{folder / weights_file(seed): data for seed, data in (weights or {}).items()}}
     if out is None and is_the_labs(record):
         figure_path, results_path = lab_files(record["experiment"])
         files.update({figure_path: image, results_path: content})
@@ -100,7 +110,8 @@ def save(record: dict, figure, out: Path | None = None) -> str:
             raise KeyboardInterrupt(f"it had written {shown_path(folder)}/") from None
         raise
     lab = [shown_path(p) for p in files if p.parent != folder]
-    return f"{shown_path(folder)}/ ({FIGURE}, {RESULTS})" + (f", and the lab's {' and '.join(lab)}" if lab else "")
+    kept = "".join(f", {weights_file(seed)}" for seed in weights or {})
+    return f"{shown_path(folder)}/ ({FIGURE}, {RESULTS}{kept})" + (f", and the lab's {' and '.join(lab)}" if lab else "")
 
 
 def shown_path(path: Path) -> str:
@@ -156,6 +167,26 @@ def describe_optimizer(optimizer: torch.optim.Optimizer) -> str:
         for key, value in optimizer.defaults.items()
         if key != "lr" and key not in IMPLEMENTATION_CHOICES and key in signature and value != signature[key].default]
     return f"{type(optimizer).__name__} " + ", ".join(settings)
+
+
+def describe_schedule(make_schedule, config) -> str:
+    """One line: "no schedule", or the class of the scheduler `make_schedule` makes and every setting that differs
+    from its default, stepped per epoch ("CosineAnnealingLR T_max 30, per epoch")."""
+    schedule = make_schedule(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr), config)
+    if schedule is None:
+        return "no schedule"
+    signature = inspect.signature(type(schedule).__init__).parameters
+    settings = [f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}" for key, value in vars(schedule).items()
+                if key in signature and key not in ("optimizer", "verbose", "last_epoch") and isinstance(value, (int, float, str))
+                and value != signature[key].default]
+    return f"{type(schedule).__name__} {', '.join(settings + ['per epoch'])}"
+
+
+def describe_function(function) -> str:
+    """A loss or a training step in words: the first line of its docstring, without the full stop ("Cross-entropy,
+    the report's loss"), or its name."""
+    doc = (function.__doc__ or "").strip().split("\n")[0].rstrip(".")
+    return doc or getattr(function, "__name__", repr(function))
 
 
 def mean_seconds(record: dict) -> float:

@@ -1,0 +1,48 @@
+"""What the lab's figures share: a band over seeds, and its legend."""
+from __future__ import annotations
+
+import torch
+
+
+def band(ax, curves: list[list[float]], **style) -> None:
+    """The mean of several runs' curves, and with more than one run a band from the lowest to the highest."""
+    values = torch.tensor(curves, dtype=torch.float64)
+    epochs = range(1, values.shape[1] + 1)
+    if len(epochs) == 1:
+        style = {"marker": "o", **style}  # a one-epoch run is a point, invisible as a line
+    ax.plot(epochs, values.mean(0), **style)
+    if len(curves) > 1:
+        ax.fill_between(epochs, values.min(0).values, values.max(0).values, color=style["color"], alpha=0.2, lw=0)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers: no tick at 1.5
+
+
+def seeds_legend(seeds: int) -> str | None:
+    return f"mean of {seeds} seeds, band: lowest to highest seed" if seeds > 1 else None
+
+
+def image_grid(record: dict, which: str, images, classes, columns: int = 5):
+    """A run's recorded predictions (`which`: "shown", the first validation images, or "mistakes", its most
+    confident wrong ones) drawn over their images: predicted class and probability, true class, wrong ones in red.
+    `images` are the recorded images' pixels (784 each, in [0, 1]), in the record's order."""
+    from tools.files import pyplot
+    run = record["runs"][0]
+    said = run[which]
+    rows = max(1, -(-len(said["index"]) // columns))  # a row, if only to say there were no mistakes
+    fig, axes = pyplot().subplots(rows, columns, figsize=(2.1 * columns, 2.5 * rows + 0.6), layout="constrained",
+                                  squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, pixels, index, predicted, probability, true in zip(axes.flat, images, said["index"], said["predicted"],
+                                                               said["probability"], said["true"]):
+        ax.imshow(pixels.reshape(28, 28), cmap="binary")
+        right = predicted == true
+        ax.set_title(f"#{index}: {classes[predicted]} {probability:.0%}\n" + ("" if right else "WRONG, ")
+                     + f"true: {classes[true]}", fontsize=8.5, color="C2" if right else "C3")
+    split = "validation" if record["config"].get("validation", "test") == "test" else "held-out"
+    title = (f"the first {len(said['index'])} {split} images" if which == "shown" else
+             f"its {len(said['index'])} most confident mistakes on the {split} images")
+    if not said["index"]:
+        axes.flat[0].text(0, 0.5, "no mistakes", fontsize=12)
+    fig.suptitle(f"{record['experiment']} (seed {run['seed']}, after epoch {len(run['history']['val_acc'])}): "
+                 f"{title}; #: the image's index in its file", fontsize=10)
+    return fig
