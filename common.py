@@ -1,7 +1,8 @@
 """What the report's eight experiments share, top to bottom as the course teaches it: the configuration, the
 model and its optimizer, the training loop, evaluation, the figure, and `main`, which runs an experiment.
 
-An experiment script is its docstring and one call, `common.main(__file__, <what it changes>)`: see 01_base.py.
+An experiment script is its docstring and one call, `common.main(__file__, <what it changes>)`: see 01_base.py;
+`common.run(name, <what it changes>)` is the same from a notebook.
 It changes fields of `Config` (`lr=0.1`), and may bring its own model, optimizer, learning-rate schedule, loss or
 training step (`make_model=small_cnn`, `loss=smoothed`): see the README's "A new experiment". From a notebook,
 `record, model = common.run("my_lr01", lr=0.1)`. The machinery behind the lesson (flags, data files, run folders,
@@ -115,13 +116,16 @@ def train(config: Config, data: Data, make_model=make_model, make_optimizer=make
     schedule = make_schedule(optimizer, config)
     history = {key: [] for key in HISTORY_KEYS}
     for epoch in range(1, config.epochs + 1):
-        started, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
+        started = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]  # this epoch's: a schedule changes it between epochs
         running_loss, running_acc = train_epoch(model, optimizer, data.train_x, data.train_y, config.batch_size,
                                                 shuffle, loss, step)
         train_loss, train_acc = evaluate(model, data.train_x, data.train_y)
         val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
         epoch_seconds = time.perf_counter() - started  # evaluate's .item() has waited for the device
-        if schedule is not None:
+        if isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            schedule.step(val_loss)  # the one schedule that needs a figure: it lowers lr when val_loss stalls
+        elif schedule is not None:
             schedule.step()
         figures = dict(train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
                        running_loss=running_loss, running_acc=running_acc, epoch_seconds=epoch_seconds, lr=lr)
@@ -198,6 +202,10 @@ CURVES = (  # history key prefix, legend, line style
 )
 
 
+DEFAULTS = dict(schedule="no schedule", loss=runs.describe_function(cross_entropy),
+                step=runs.describe_function(train_step))  # what the report ran: the title names only what differs
+
+
 def draw(record: dict):
     """Loss and accuracy per epoch, three curves each, titled with what ran."""
     runs_, config = record["runs"], record["config"]
@@ -220,19 +228,15 @@ def draw(record: dict):
     return fig
 
 
-DEFAULTS = dict(schedule="no schedule", loss=runs.describe_function(cross_entropy),
-                step=runs.describe_function(train_step))  # what the report ran: the title names only what differs
-
-
 # ---------------------------------------------------------------- one experiment: from a notebook, from a script
 
 def run(name: str, make_model=make_model, make_optimizer=make_optimizer, make_schedule=no_schedule,
-        loss=cross_entropy, step=train_step, argv=(), description: str | None = None, **changes):
-    """Train the experiment `name`: Config with `changes`, the flags in `argv` on top, for each seed asked, with
-    these pieces; write its figure, results and weights in the run's own folder (runs/NAME/WHAT-CHANGED/).
-    `changes` may also set the options seeds=3, quick=True, data_dir=..., out=... Returns the record and the last
-    seed's model; a bad value raises an error before any data is read."""
-    config, options = flags.configure(name, Config(), changes, description, list(argv))
+        loss=cross_entropy, step=train_step, argv=None, description: str | None = None, **changes):
+    """Train the experiment `name`: Config with `changes`, for each seed asked, with these pieces; write its
+    figure, results and weights in the run's own folder (runs/NAME/WHAT-CHANGED/). `changes` may also set the
+    options seeds=3, quick=True, data_dir=..., out=... Returns the record and the last seed's model; a bad value
+    raises an error before any data is read. A script's main passes its command line's flags as `argv`."""
+    config, options = flags.configure(name, Config(), changes, description, argv)
     seeds = list(range(config.seed, config.seed + options.seeds))
     check_writable(*runs.targets(name, options.changed, seeds, options.quick, options.out))
     data = load_data(options.data_dir, config.device, config.inputs, validation=config.validation,

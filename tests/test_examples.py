@@ -5,6 +5,7 @@ import re
 import shutil
 
 import pytest
+import torch
 
 from conftest import ROOT, run_program
 from test_report import write_results
@@ -38,6 +39,7 @@ def example_results(tiny_dir, tmp_path_factory):
     makes, once for the module: six trainings); then the report's results beside them."""
     lab = tmp_path_factory.mktemp("examples")
     results = write_results(lab / "all-results")
+    threads = torch.get_num_threads()  # put back after: a module's fixture is outside threads_as_they_were
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(runs, "ROOT", lab)
         patch.setattr(runs, "RUNS", lab / "runs")
@@ -48,6 +50,7 @@ def example_results(tiny_dir, tmp_path_factory):
             folder = lab / "runs" / name / "quick,seed=0"
             assert (folder / runs.FIGURE).read_bytes().startswith(b"\x89PNG")
             shutil.copy(folder / runs.RESULTS, results / f"{name}.json")
+    torch.set_num_threads(threads)
     return results
 
 
@@ -65,5 +68,6 @@ def test_each_example_records_what_ran(example_results, name):
 def test_the_report_lists_the_examples(example_results):
     records = claims.load(example_results)
     table = "\n".join(report.results_table(records))
-    for name, (model, optimizer, *_) in WHAT_RAN.items():
-        assert f"| {name} | {model}; {optimizer}, batch 32 |" in table
+    for name, (model, optimizer, _, schedule, loss, step) in WHAT_RAN.items():
+        differs = "".join(f", {what}" for what, usual in ((schedule, NONE), (loss, CE), (step, STEP)) if what != usual)
+        assert f"| {name} | {model}; {optimizer}{differs}, batch 32 |" in table

@@ -27,6 +27,22 @@ def test_a_schedule_is_stepped_once_per_epoch_and_each_epoch_s_lr_is_recorded(ti
     assert common.train(TINY, tiny_data, **QUIET)[2]["lr"] == [0.1] * 3
 
 
+def test_a_schedule_that_watches_the_validation_loss_gets_it(tiny_data):
+    def on_plateau(optimizer, config):
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=0, factor=0.5, threshold=10.0)
+    history = common.train(TINY, tiny_data, make_schedule=on_plateau, **QUIET)[2]
+    assert history["lr"] == [0.1, 0.05, 0.025]  # no epoch improves by the (huge) threshold: halved after each
+
+
+def test_losses_are_recorded_by_what_they_are():
+    import functools
+    from tools.runs import describe_function
+    assert describe_function(common.cross_entropy) == "Cross-entropy, the report's loss"
+    assert describe_function(functools.partial(F.cross_entropy, label_smoothing=0.1)) == \
+        "cross_entropy(label_smoothing=0.1)"
+    assert describe_function(torch.nn.CrossEntropyLoss(label_smoothing=0.1)) == "CrossEntropyLoss(label_smoothing=0.1)"
+
+
 def test_the_step_gets_the_script_s_loss_and_the_running_curve_is_what_was_optimised(tiny_data):
     def doubled(logits, targets):
         """Twice cross-entropy."""
@@ -88,6 +104,9 @@ def test_a_notebook_runs_the_lab_without_its_command_line_or_an_exit(tiny_dir, l
     assert (lab / "runs" / "my_lr01" / "quick,seed=0" / "seed=0.pt").is_file()
     with pytest.raises(common.UserError, match="dropout"):
         common.run("my_lr01", dropout=2.0)
+    (lab / "05_lr01.py").write_text("")  # a script's name is its own: a notebook's run would pass for it
+    with pytest.raises(common.UserError, match="05_lr01 is the experiment script 05_lr01.py"):
+        common.run("05_lr01", lr=0.3)
 
 
 NOTEBOOK = re.search(r"```python\n(import common +# in a notebook.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)

@@ -25,6 +25,7 @@ def numbers(path):
     record = json.loads(path.read_text())
     for run_ in record["runs"]:
         del run_["seconds"], run_["history"]["epoch_seconds"]
+        run_.pop("weights", None)  # named only where they are kept: not by run_all --out
     return record
 
 

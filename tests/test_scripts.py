@@ -82,6 +82,7 @@ def test_the_lab_s_own_record_also_updates_the_lab_s_figure_and_results(tiny_dir
     there. The tiny data stands for the whole set here."""
     monkeypatch.setattr(runs, "FULL_DATA", dict(train_size=300, val_size=100))
     monkeypatch.setattr(common.Config, "epochs", 3)  # as if 3 were the script's own epochs
+    (lab / "03_no_dropout.py").write_text("")  # the test's lab has this experiment (its files go to the lab's)
     code, out, err = run_program(script("03_no_dropout"), "--seeds", "3", "--data-dir", tiny_dir)
     assert code == 0, err
     figure, results = runs.lab_files("03_no_dropout")

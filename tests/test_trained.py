@@ -8,7 +8,7 @@ import common
 from conftest import ROOT, run_program
 from test_examples import EXAMPLES
 from tools import config as flags, data as datafiles, predict, report, runs, trained
-from tools.files import UserError, png_source
+from tools.files import UserError
 
 
 def quick_run(lab, tiny_dir, name="08_final_sgd", *flags_):
@@ -56,6 +56,23 @@ def test_the_checksum_is_of_the_tensors_not_of_the_file_s_bytes():
     state = {"w": torch.arange(6.0).reshape(2, 3), "b": torch.zeros(2)}
     assert trained.checksum(state) == trained.checksum({k: v.clone() for k, v in state.items()})
     assert trained.checksum(state) != trained.checksum({"w": state["w"], "b": torch.ones(2)})
+    with_batch_norm = torch.nn.Sequential(torch.nn.Linear(784, 8), torch.nn.BatchNorm1d(8)).state_dict()
+    assert with_batch_norm["1.num_batches_tracked"].dim() == 0  # a 0-d tensor, which has no byte view
+    assert len(trained.checksum(with_batch_norm)) == 16
+
+
+def test_a_damaged_weights_file_or_a_model_changed_since_is_one_line(tiny_dir, lab):
+    (lab / "09_cnn.py").write_text(EXAMPLES["09_cnn"])
+    assert run_program(lab / "09_cnn.py", "--quick", "--data-dir", tiny_dir)[0] == 0
+    (lab / "09_cnn.py").write_text(EXAMPLES["09_cnn"].replace("nn.Conv2d(1, 16", "nn.Conv2d(1, 8").replace(
+        "nn.Conv2d(16, 32", "nn.Conv2d(8, 32"))
+    with pytest.raises(UserError, match="trained with another model than 09_cnn's make_model builds now"):
+        trained.load("09_cnn")
+    (lab / "09_cnn.py").write_text(EXAMPLES["09_cnn"])
+    weights = lab / "runs" / "09_cnn" / "quick,seed=0" / "seed=0.pt"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(UserError, match=r"seed=0\.pt cannot be read"):
+        trained.load("09_cnn")
 
 
 def test_no_kept_model_names_the_command_that_makes_one(lab):
@@ -142,7 +159,23 @@ def test_compare_draws_two_experiments_on_one_pair_of_axes(tiny_dir, lab, tmp_pa
     assert code == 1 and "09_nothing" in err and err.count("\n") == 1
 
 
-def test_records_from_before_predictions_were_kept_are_still_drawn_and_checked(tmp_path):
-    assert png_source is not None  # the report reads the lab's committed records, some without predictions
-    record = {"runs": [{"history": {}}]}
-    assert report.with_predictions({"08_final_sgd": record}, ["08_final_sgd"]) == []
+def test_records_from_before_weights_and_predictions_are_still_read_drawn_and_compared(tiny_dir, lab, tmp_path):
+    """A record as the lab wrote them before 2026-12: no lr curve, schedule, loss, step, predictions, weights."""
+    folder, record = quick_run(lab, tiny_dir, "01_base")
+    for key in ("schedule", "loss", "step"):
+        del record[key]
+    for key in ("validation", "scaling"):
+        del record["data"][key]
+    del record["config"]["validation"]
+    for run in record["runs"]:
+        for key in ("shown", "mistakes", "weights"):
+            del run[key]
+        del run["history"]["lr"]
+    (folder / runs.RESULTS).write_text(json.dumps(record))
+    common.draw(record)
+    from tools import compare
+    compare.compare([("old", record), compare.find_record(str(folder))])
+    assert report.with_predictions({"01_base": record}, ["01_base"]) == []
+    assert report.what_ran(record) == "MLP 784-128-64-10, ReLU, dropout 0.2; SGD lr 0.001, batch 32"
+    with pytest.raises(UserError, match="kept no weights"):
+        trained.load(folder)

@@ -47,10 +47,11 @@ def compare(records: list[tuple[str, dict]]):
     for i, (label, record) in enumerate(records):
         what = ", ".join([f"{label}: {record['model']}; {record['optimizer']}", *(record[key] for key in DEFAULTS
                                                                if record.get(key, DEFAULTS[key]) != DEFAULTS[key])])
+        what += " (held-out validation)" if record["config"].get("validation", "test") != "test" else ""
         for ax, key in zip(axes, ("val_loss", "val_acc")):
             band(ax, [run["history"][key] for run in record["runs"]], color=f"C{i % 10}", lw=1.8,
                  label=f"{what} ({len(record['runs'])} seed{'s' * (len(record['runs']) > 1)})")
-    axes[0].set(xlabel="epoch", ylabel="validation cross-entropy loss")
+    axes[0].set(xlabel="epoch", ylabel="validation cross-entropy loss (the test set unless said)")
     axes[1].set(xlabel="epoch", ylabel="validation accuracy")
     for ax in axes:
         ax.grid(alpha=0.3)
@@ -69,8 +70,8 @@ def main(argv=None):
         if len(args.runs) < 2:
             raise UserError("name two or more experiments or runs to compare")
         records = [find_record(what) for what in args.runs]
-        out = args.out or places.RUNS / "compare" / ("-vs-".join(Path(w).stem if Path(w).suffix == ".py" else
-                                                               Path(w).name for w in args.runs) + ".png")
+        out = args.out or places.RUNS / "compare" / ("-vs-".join(label.split(" ")[0].replace("/", "_")
+                                                               for label, _ in records) + ".png")
         write_together({out: png_bytes(compare(records))})
     except UserError as e:
         sys.exit(f"compare: error: {e}")

@@ -124,10 +124,18 @@ def parser(name: str, config, description: str | None) -> Parser:
 def configure(name: str, config, changes: dict, description: str | None = None, argv=None):
     """The script's configuration (Config with its keywords, and the options among them as defaults), then the
     flags on top, checked once as a whole. Returns the configuration, the other options, and what differs from the
-    script's own settings."""
+    script's own settings. `argv` is a script's command line; None is a notebook's call (common.run), which reads
+    no command line and names an experiment of its own, not a script's."""
+    caller = "main()" if argv is not None else "run()"
+    if argv is None:
+        from tools.runs import ROOT
+        if (ROOT / f"{name}.py").is_file():
+            raise ConfigError(f"{name} is the experiment script {name}.py: run it as python {name}.py (with flags "
+                              f"for what you change), or give your notebook's experiment a name of its own")
+        argv = []
     unknown = sorted(set(changes) - {f.name for f in fields(config)} - set(OPTIONS))
     if unknown:
-        raise ConfigError(f"main() got {', '.join(unknown)}, which Config does not have; it has "
+        raise ConfigError(f"{caller} got {', '.join(unknown)}, which Config does not have; it has "
                           f"{', '.join(f.name for f in fields(config))}; main also takes {', '.join(OPTIONS)}, "
                           f"make_model, make_optimizer, make_schedule, loss and step")
     script = replace(config, **{key: value for key, value in changes.items() if key not in OPTIONS})

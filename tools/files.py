@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,7 +90,8 @@ def update_section(path: Path, name: str, lines: list[str]) -> bool:
 
 def pyplot():
     import matplotlib
-    matplotlib.use("Agg")  # files only, no window: the same on a laptop, a server and CI
+    if "IPython" not in sys.modules:  # a notebook keeps its own backend, which shows figures under the cell
+        matplotlib.use("Agg")  # files only, no window: the same on a laptop, a server and CI
     import matplotlib.pyplot as plt
     return plt
 

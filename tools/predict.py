@@ -28,8 +28,9 @@ def as_fashion_mnist(path: Path) -> torch.Tensor:
     from PIL import Image, ImageOps, UnidentifiedImageError  # matplotlib's own dependency
     try:
         with Image.open(path) as opened:
-            image = opened.convert("L") if opened.mode != "L" else opened.copy()
             untouched = opened.mode == "L" and opened.size == (28, 28)
+            upright = ImageOps.exif_transpose(opened)  # a phone's photo is stored sideways, with a tag to turn it
+            image = upright.convert("L") if upright.mode != "L" else upright.copy()
     except (UnidentifiedImageError, OSError) as e:
         raise UserError(f"{path} is not an image PIL can read ({type(e).__name__}); give a PNG or JPEG file "
                         f"or test-set indices") from None

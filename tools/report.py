@@ -30,11 +30,20 @@ def results_table(r: dict) -> list[str]:
     for name, record in r.items():
         mean_curve = [statistics.mean(values) for values in zip(*curves(record, "val_acc"))]
         best = max(range(len(mean_curve)), key=mean_curve.__getitem__)
-        lines.append(f"| {name} | {record['model']}; {record['optimizer']}, batch {record['config']['batch_size']} | "
+        lines.append(f"| {name} | {what_ran(record)} | "
                      f"{spread(final(record, 'val_acc'))} | {mean_curve[best]:.3f} ({best + 1}) | "
                      f"{spread(final(record, 'train_loss'))} | "
                      f"{mean_seconds(record):.0f} s |")
     return lines
+
+
+def what_ran(record: dict) -> str:
+    """The results table's words for what ran: the model, the optimizer, and whatever differs from the report."""
+    from common import DEFAULTS
+    differs = [record[key] for key in DEFAULTS if record.get(key, DEFAULTS[key]) != DEFAULTS[key]]
+    held_out = ["validated on held-out training images"] if record["config"].get("validation", "test") != "test" else []
+    return ", ".join([f"{record['model']}; {record['optimizer']}", *differs,
+                      f"batch {record['config']['batch_size']}", *held_out])
 
 
 def overview(r: dict):

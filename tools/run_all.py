@@ -194,7 +194,8 @@ def write(record: dict, out: Path | None, weights: dict[int, bytes]) -> str:
     import common  # here: only writing needs the lesson's figure (and torch)
     if out is None:
         return places.save(record, common.draw(record), weights=weights)
-    content = places.json_bytes(record)
+    record = dict(record, runs=[{k: v for k, v in run.items() if k != "weights"} for run in record["runs"]])
+    content = places.json_bytes(record)  # without weights: none are kept with --out, and none are named
     figure, results = places.lab_files(record["experiment"], out)
     write_together({figure: png_bytes(common.draw(record), places.digest(content)), results: content})
     return f"{places.shown_path(figure)} and {places.shown_path(results)}"

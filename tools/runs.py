@@ -8,6 +8,7 @@ writes there too, and no other run ever does.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -51,10 +52,10 @@ def seeds_of(record: dict) -> list[int]:
 
 
 def is_the_labs(record: dict) -> bool:
-    """The record `make all` makes: the script's own settings, the lab's seeds, the whole data set."""
+    """The record `make all` makes: an experiment script's own settings, the lab's seeds, the whole data set."""
     data = {key: record["data"][key] for key in FULL_DATA}
     return not record.get("changed") and not record.get("quick") and tuple(seeds_of(record)) == LAB_SEEDS \
-        and data == FULL_DATA
+        and data == FULL_DATA and (ROOT / f"{record['experiment']}.py").is_file()
 
 
 def lab_files(name: str, root: Path | None = None) -> tuple[Path, Path]:
@@ -66,7 +67,8 @@ def lab_files(name: str, root: Path | None = None) -> tuple[Path, Path]:
 def targets(name: str, changed: dict, seeds: list[int], quick: bool, out: Path | None) -> list[Path]:
     """The folders a run will write, known before it trains, so that an unwritable one is refused first."""
     folder = out or RUNS / name / variant(changed, seeds, quick)
-    lab = [] if out or changed or quick or tuple(seeds) != LAB_SEEDS else [p.parent for p in lab_files(name)]
+    lab = [] if out or changed or quick or tuple(seeds) != LAB_SEEDS or not (ROOT / f"{name}.py").is_file() \
+        else [p.parent for p in lab_files(name)]
     return [folder, *lab]
 
 
@@ -184,7 +186,15 @@ def describe_schedule(make_schedule, config) -> str:
 
 def describe_function(function) -> str:
     """A loss or a training step in words: the first line of its docstring, without the full stop ("Cross-entropy,
-    the report's loss"), or its name."""
+    the report's loss"), or its name; functools.partial(F.cross_entropy, label_smoothing=0.1) and a module such as
+    nn.CrossEntropyLoss(label_smoothing=0.1) by what they are, with their settings."""
+    if isinstance(function, functools.partial):
+        settings = [*map(repr, function.args), *(f"{k}={v!r}" for k, v in function.keywords.items())]
+        return f"{getattr(function.func, '__name__', repr(function.func))}({', '.join(settings)})"
+    if isinstance(function, nn.Module):
+        signature = inspect.signature(type(function).__init__).parameters
+        settings = [f"{k}={v!r}" for k, v in vars(function).items() if k in signature and v != signature[k].default]
+        return f"{type(function).__name__}({', '.join(settings)})"
     doc = (function.__doc__ or "").strip().split("\n")[0].rstrip(".")
     return doc or getattr(function, "__name__", repr(function))
 

@@ -38,7 +38,7 @@ def checksum(state: dict) -> str:
     """A digest of the tensors themselves (names, dtypes, shapes, values), the same on every machine."""
     h = hashlib.sha256()
     for key, value in state.items():
-        value = value.detach().cpu().contiguous()
+        value = value.detach().cpu().contiguous().reshape(-1)  # 1-d: a 0-d tensor (BatchNorm's count) has no view
         h.update(f"{key}:{value.dtype}:{tuple(value.shape)}".encode())
         h.update(value.view(torch.uint8).numpy().tobytes() if value.numel() else b"")
     return h.hexdigest()[:16]
@@ -94,10 +94,10 @@ def find(what: str | Path) -> Path:
     return kept[-1]
 
 
-def load(what: str | Path, seed: int | None = None, device: str = "cpu") -> Trained:
+def load(what: str | Path, seed: int | None = None, device: str = "cpu", make_model=None) -> Trained:
     """A saved run's model, rebuilt by its experiment's make_model with the configuration that trained it, with
     its weights loaded and checked against the record's checksum; `seed` picks one of its seeds (default: the
-    first)."""
+    first). A notebook's run with a model of its own needs that `make_model` again."""
     import common  # here: the lesson's Config and model (tools/ is imported by common)
     folder = find(what)
     record = json.loads((folder / places.RESULTS).read_text())
@@ -115,11 +115,19 @@ def load(what: str | Path, seed: int | None = None, device: str = "cpu") -> Trai
     config = common.Config(**{key: tuple(value) if isinstance(value, list) else value
                               for key, value in record["config"].items() if key in known})
     config = common.replace(config, seed=seed, device=device)
-    make_model = pieces(record).get("make_model", common.make_model)
+    make_model = make_model or pieces(record).get("make_model", common.make_model)
     torch.set_num_threads(config.threads)
     model = make_model(config)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if checksum(state) != runs[seed]["weights"]["checksum"]:
+    if str(model) != record.get("layers", str(model)):
+        raise UserError(f"{places.shown_path(folder)} was trained with another model than {record['experiment']}'s "
+                        f"make_model builds now (a script edited since, or a notebook's own model: pass "
+                        f"make_model=); run the experiment again")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001: a truncated or foreign file fails inside torch in many ways
+        raise UserError(f"{places.shown_path(path)} cannot be read ({type(e).__name__}); run the experiment "
+                        f"again") from None
+    if not isinstance(state, dict) or checksum(state) != runs[seed]["weights"]["checksum"]:
         raise UserError(f"{places.shown_path(path)} is not the model its record describes (checksum differs); "
                         f"run the experiment again")
     model.load_state_dict(state)
