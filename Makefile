@@ -7,6 +7,9 @@
 # make report     REPRODUCTION.md, the overview figures and the README's tables from results/*.json (trains nothing)
 # make calibrate  tools/calibration/CALIBRATION.md and its figure from the calibration's data (trains nothing);
 #                 make calibrate-sweep trains what the sweep lacks (hours; it resumes where it stopped)
+# make search     the structured search of 01_base's settings with Optuna (tools/searches/01_base/SEARCH.md), one
+#                 worker per core; it resumes where it stopped. Then python -m tools.search --final trains the best
+#                 as 09_searched.py, and --ablation puts its knobs back one at a time
 # make bench      the speed benchmarks (tools/bench/SPEED.md); make bench-lab times make clean all's trainings
 # All create .venv and install requirements.txt the first time.
 #
@@ -23,7 +26,7 @@ JOBS ?=
 REPORT_EXPERIMENTS := 01_base 02_adam 03_no_dropout 04_batch1000 05_lr01 06_wide 07_final_adam 08_final_sgd
 MINE := $(filter-out $(REPORT_EXPERIMENTS),$(basename $(wildcard [0-9][0-9]_*.py)))
 
-.PHONY: all experiments test check mine report bench bench-lab data clean calibrate calibrate-sweep
+.PHONY: all experiments test check mine report bench bench-lab data clean calibrate calibrate-sweep search
 
 all: experiments figures/data.png report
 
@@ -71,6 +74,9 @@ bench-lab: .venv/ready | data
 # The lab's own outputs; your runs in runs/ are yours, and stay.
 clean:
 	rm -rf figures/*.png results/*.json REPRODUCTION.md scratch
+
+search: | .venv/ready data
+	$(PYTHON) -m tools.search
 
 calibrate: | .venv/ready
 	$(PYTHON) -m tools.calibrate --draw

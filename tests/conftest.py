@@ -3,6 +3,7 @@ code as the real data and none needs the network or the real dataset."""
 import gzip
 import importlib
 import io
+import os
 import runpy
 import struct
 import sys
@@ -115,3 +116,18 @@ def lab(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(runs, "ROOT", tmp_path)
     monkeypatch.setattr(runs, "RUNS", tmp_path / "runs")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL 15 server of the session's own (tests/postgres.py). Without one installed the tests that need
+    it skip, except in CI (the CI variable set), where that is a failure: CI installs it."""
+    import postgres
+    if not postgres.installed():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL 15 is not installed ({postgres.BIN}), and CI must run its tests: "
+                        "apt-get install postgresql")
+        pytest.skip(f"PostgreSQL 15 is not installed ({postgres.BIN}); apt-get install postgresql")
+    server = postgres.start()
+    yield server
+    postgres.stop(server)

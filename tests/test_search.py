@@ -1,0 +1,178 @@
+"""The search: its ranges checked before anything runs, workers sharing one study, the test set never read, and
+what an interruption leaves."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import common
+from conftest import ROOT, run_program, write_dataset
+from tools import search, search_report
+
+
+@pytest.fixture
+def searches(tmp_path, monkeypatch):
+    """Studies of the test's own, not the lab's tools/searches/."""
+    monkeypatch.setattr(search, "FOLDER", tmp_path / "searches")
+    return tmp_path / "searches"
+
+
+@pytest.fixture(scope="module")
+def no_test_set(tmp_path_factory):
+    """The tiny data with its test-set files replaced by junk: a search that reads them fails."""
+    folder = write_dataset(tmp_path_factory.mktemp("no-test-set"))
+    for path in folder.glob("t10k-*"):
+        path.write_bytes(b"not to be read")
+    return folder
+
+
+@pytest.mark.parametrize("text, message", [
+    ("lr=0.1:0.001", "--range lr=0.1:0.001: its low end 0.1 is above its high end 0.001"),
+    ("learning_rate=1e-4:1", "--range learning_rate=1e-4:1: Config has no field 'learning_rate' to search; it has "
+                             "optimizer, lr, batch_size, hidden, dropout, inputs"),
+    ("dropout=0:1.5", "--range dropout=0:1.5: --dropout (Config.dropout) must be at least 0 and below 1; got 1.5"),
+    ("optimizer=sgd,rmsprop", "--range optimizer=sgd,rmsprop: --optimizer (Config.optimizer) must be one of sgd, "
+                              "adam; got 'rmsprop'"),
+    ("lr=0:0.1:log", "--range lr=0:0.1:log: --lr (Config.lr) must be a positive number; got 0.0"),
+    ("batch_size=a,b", "--range batch_size=a,b: 'a' is not a value of --batch-size"),
+    ("seed=0:9", "--range seed=0:9: Config has no field 'seed' to search; it has optimizer, lr, batch_size, hidden, "
+                 "dropout, inputs"),
+])
+def test_a_bad_range_is_one_line_before_anything_runs(text, message, searches):
+    code, out, err = run_program("tools.search", "--range", text)
+    assert (code, err) == (2, f"search: error: {message}\n")
+    assert not searches.exists()
+
+
+def test_ranges_are_read_as_config_s_fields():
+    assert search.parse_range("lr=1e-4:0.3:log", common.Config()) == search.Range("lr", 1e-4, 0.3, True,
+                                                                                    text="lr=1e-4:0.3:log")
+    assert search.parse_range("batch_size=16,32", common.Config()).choices == (16, 32)
+    assert search.parse_range("hidden=128x64,512", common.Config()).choices == ((128, 64), (512,))
+    hidden = search.parse_range("hidden=1:3x32:1024", common.Config())
+    assert (hidden.layers, hidden.low, hidden.high, hidden.log) == ((1, 3), 32, 1024, True)
+    assert search.changes_of({"layers": 2, "width1": 300, "width2": 40, "lr": 0.1}) == {"lr": 0.1, "hidden": (300, 40)}
+
+
+def study_of(folder, name):
+    import optuna
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(folder / name /
+                                                                                            "study.journal")))
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def test_two_workers_share_one_study_and_never_read_the_test_set(searches, no_test_set, capfd):
+    code, out, err = run_program("tools.search", "--trials", 6, "--epochs", 2, "--workers", 2, "--study", "s",
+                                 "--data-dir", no_test_set)
+    assert code == 0, err
+    trials = study_of(searches, "s").trials
+    assert sorted(t.number for t in trials) == list(range(6)) and all(t.state.name in ("COMPLETE", "PRUNED")
+                                                                      for t in trials)
+    assert len({t.user_attrs["worker"] for t in trials}) == 2
+    lines = (searches / "s" / search_report.TRIALS).read_text().splitlines()
+    assert [json.loads(line)["number"] for line in lines] == list(range(6))
+    workers_said = capfd.readouterr().out  # the workers are processes: they write to the file descriptor
+    assert sum(line.startswith("trial ") for line in workers_said.splitlines()) == 6
+    code, out, err = run_program("tools.search", "--trials", 6, "--epochs", 2, "--study", "s", "--data-dir",
+                                 no_test_set)
+    assert code == 0 and "6 finished, 0 failed; 0 to go" in out and len(study_of(searches, "s").trials) == 6
+
+
+def test_another_space_under_the_same_name_and_a_damaged_file_are_one_line(searches, tiny_dir):
+    code, _, err = run_program("tools.search", "--trials", 1, "--epochs", 1, "--workers", 1, "--study", "s",
+                               "--range", "lr=0.01:0.1", "--data-dir", tiny_dir)
+    assert code == 0, err
+    code, _, err = run_program("tools.search", "--trials", 2, "--epochs", 1, "--study", "s", "--range", "lr=0.01:0.2")
+    assert code == 1 and err.count("\n") == 1
+    assert "was made with space ['lr=0.01:0.1'] (asked: ['lr=0.01:0.2'])" in err
+    (searches / "s" / "study.journal").write_bytes(b"\x00garbage{")
+    code, _, err = run_program("tools.search", "--trials", 2, "--epochs", 1, "--study", "s", "--range", "lr=0.01:0.1")
+    assert code == 1 and err.count("\n") == 1 and "cannot be read as an Optuna study" in err
+
+
+LONG_TRIALS = ("--epochs", "400", "--range", "lr=0.01:0.02")  # a second or two each on the tiny data
+
+
+def wait_for_running(study, timeout=60):
+    """The first trial seen running (with its worker's host:pid), two epochs into its training; `study` gives the
+    study as it is now, or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = study()
+        for t in now.trials if now else ():
+            if t.state.name == "RUNNING" and "worker" in t.user_attrs and t.user_attrs.get("epochs", 0) >= 2:
+                return t
+        time.sleep(0.2)
+    pytest.fail("no trial started running")
+
+
+def file_study(folder, name):
+    return lambda: study_of(folder, name) if (folder / name / "study.journal").is_file() else None
+
+
+def search_process(study, trials, data, folder, workers=1, extra=(), env=None):
+    """`python -m tools.search` as a process of its own session (its own process group, as a terminal's job),
+    its studies in `folder`."""
+    env = dict(env or os.environ, PYTHONPATH=str(ROOT))
+    argv = ["search", "--trials", str(trials), "--workers", str(workers), "--study", study, "--data-dir", str(data),
+            *LONG_TRIALS, *extra]
+    # Ctrl-C as from a terminal, even where the test runner was started with SIGINT ignored (make test &)
+    code = (f"import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            f"from pathlib import Path; from tools import search; search.FOLDER = Path({str(folder)!r}); "
+            f"sys.argv = {argv!r}; search.main()")
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def test_a_worker_killed_mid_trial_leaves_that_trial_failed_and_the_search_goes_on(searches, tiny_dir):
+    process = search_process("k", 2, tiny_dir, searches)
+    running = wait_for_running(file_study(searches, "k"))
+    os.kill(int(running.user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert f"its trial {running.number} is FAILED; a new worker takes its place" in out
+    states = {t.number: t.state.name for t in study_of(searches, "k").trials}
+    assert states[running.number] == "FAIL"
+    assert sorted(s for n, s in states.items() if n != running.number) == ["COMPLETE", "COMPLETE"]
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL])
+def test_a_search_stopped_mid_trial_is_taken_up_by_the_same_command(how, searches, tiny_dir):
+    """Ctrl-C reaches every process of the terminal's group; SIGKILL of the group is a crash of all of them."""
+    process = search_process("c", 2, tiny_dir, searches)
+    running = wait_for_running(file_study(searches, "c"))
+    os.killpg(process.pid, how)
+    out, err = process.communicate(timeout=60)
+    if how == signal.SIGINT:
+        assert process.returncode == 1 and "the same command goes on from here" in err + out
+        assert study_of(searches, "c").trials[running.number].state.name == "FAIL"
+    again = search_process("c", 2, tiny_dir, searches)
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    states = {t.number: t.state.name for t in study_of(searches, "c").trials}
+    assert states[running.number] == "FAIL"
+    assert sorted(s for s in states.values() if s != "FAIL") == ["COMPLETE", "COMPLETE"]
+    if how == signal.SIGKILL:
+        assert f"trials {running.number} were left running by a command that is gone" in out
+
+
+def test_the_best_setting_becomes_an_experiment_of_the_lab_s_form(searches, tiny_dir, lab, monkeypatch):
+    shutil.copy(ROOT / "01_base.py", lab / "01_base.py")
+    code, _, err = run_program("tools.search", "--trials", 3, "--epochs", 1, "--workers", 1, "--study", "01_base",
+                               "--range", "lr=0.01:0.1:log", "--range", "batch_size=16,32", "--data-dir", tiny_dir)
+    assert code == 0, err
+    setup = search.configure(search.parser().parse_args(["--study", "01_base", "--range", "lr=0.01:0.1:log",
+                                                         "--range", "batch_size=16,32"]))
+    study = search.open_study(setup)
+    text = search_report.script_text(setup, study)
+    best = search.changes_of(study.best_trial.params)
+    lr = float(f"{best['lr']:.3g}")
+    assert f"common.main(__file__, lr={lr!r}, batch_size={best['batch_size']!r})" in text
+    namespace = {}
+    exec(compile(text, "09_searched.py", "exec"), namespace)  # it is Python, and its docstring says what it found
+    assert "held-out accuracy" in namespace["__doc__"]
