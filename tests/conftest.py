@@ -120,9 +120,9 @@ def lab(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A PostgreSQL 15 server of the session's own (tests/postgres.py). Without one installed the tests that need
+    """A PostgreSQL 15 server of the session's own (tools/postgres.py). Without one installed the tests that need
     it skip, except in CI (the CI variable set), where that is a failure: CI installs it."""
-    import postgres
+    from tools import postgres
     if not postgres.installed():
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL 15 is not installed ({postgres.BIN}), and CI must run its tests: "

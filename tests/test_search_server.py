@@ -1,4 +1,4 @@
-"""The search's study on a real PostgreSQL server (tests/postgres.py starts one): machines sharing it, the same
+"""The search's study on a real PostgreSQL server (tools/postgres.py starts one): machines sharing it, the same
 trials as the study file gives, a dead worker's trial ended by its heartbeat, and each failure in one line."""
 import os
 import signal
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-import postgres
+from tools import postgres
 from conftest import run_program
 from test_search import search_process, study_of, wait_for_running
 from tools import search

@@ -257,9 +257,9 @@ def work(setup: Setup, index: int) -> None:
     import optuna
     import common
     from tools import trained
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # a FAILED trial is said by the command, in its words
     parent, me = os.getppid(), f"{socket.gethostname()}:{os.getpid()}"
     study = open_study(setup)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # a FAILED trial is said by the command, in its words
     study.sampler = optuna.samplers.TPESampler(n_startup_trials=10, multivariate=True, group=True,
                                                seed=setup.seed * 1000 + 10 * len(study.trials) + index)
     keywords = trained.script_keywords(Path(setup.script))
@@ -473,6 +473,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder with the four Fashion-MNIST files")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--report", action="store_true", help="write the study's trials, figures and SEARCH.md only")
+    p.add_argument("--check", action="store_true", help="with --report: write nothing; fail if a file is not what "
+                   "the study makes (make check)")
     what.add_argument("--final", action="store_true", help="write the best setting as 09_searched.py (or "
                       "NN_EXPERIMENT_searched.py) and train it over the lab's seeds, validated on the test set")
     what.add_argument("--ablation", action="store_true", help="train the best setting with each knob put back to "
@@ -485,6 +487,14 @@ def main(argv=None):
     from tools import search_report
     try:
         setup = configure(args)
+        if args.report and args.check:
+            wrong = search_report.stale(search_report.outputs(setup, open_study(setup)))
+            if wrong:
+                sys.exit(f"search: {', '.join(places.shown_path(p) for p in wrong)} "
+                         f"{'is' if len(wrong) == 1 else 'are'} not what the study makes; run python -m tools.search "
+                         f"--report and commit the result")
+            print(f"search: the files of study {setup.study} are what it makes")
+            return
         if args.report:
             print(f"search: wrote {search_report.write(setup, open_study(setup))}")
             return

@@ -10,10 +10,10 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from tools import runs as places
-from tools.files import UserError, png_bytes, pyplot, update_section, write_together
+from tools.files import UserError, png_bytes, png_source, pyplot, section_text, write_together
 
 TRIALS, DOCUMENT = "trials.jsonl", "SEARCH.md"
-FIGURES = ("progress.png", "importance.png", "optimizer_lr.png")
+IMPORTANCE_AFTER = 10  # complete trials before PED-ANOVA's best tenth holds even one
 
 
 def rows(study) -> list[dict]:
@@ -31,24 +31,41 @@ def rows(study) -> list[dict]:
     return out
 
 
-def write(setup, study) -> str:
-    """trials.jsonl, the figures and SEARCH.md in the study's folder, and the README's section; returns where."""
+def outputs(setup, study) -> dict[Path, tuple[bytes | None, str, object]]:
+    """Every file the search's report makes, as {path: (text, "", None)} or, for a figure, {path: (None, the digest
+    of the trials it is drawn from, a function that draws it)}: as tools.report's outputs, so --check can tell a
+    stale file without drawing anything."""
     trials = rows(study)
     folder = setup.folder
-    files = {folder / TRIALS: "".join(json.dumps(row) + "\n" for row in trials).encode()}
-    finished = [r for r in trials if r["state"] in ("COMPLETE", "PRUNED")]
-    if finished:
-        files[folder / "progress.png"] = png_bytes(progress(trials, setup))
-        files[folder / "optimizer_lr.png"] = png_bytes(optimizer_lr(trials, setup))
-        importance_figure = importance(study)
-        if importance_figure is not None:
-            files[folder / "importance.png"] = png_bytes(importance_figure)
-    files[folder / DOCUMENT] = document(setup, study, trials).encode()
-    write_together(files)
+    content = "".join(json.dumps(row) + "\n" for row in trials).encode()
+    made = {folder / TRIALS: (content, "", None)}
+    source = places.digest(content)
+    if any(r["state"] in ("COMPLETE", "PRUNED") for r in trials):
+        made[folder / "progress.png"] = (None, source, lambda: progress(trials, setup))
+        made[folder / "optimizer_lr.png"] = (None, source, lambda: optimizer_lr(trials, setup))
+        if sum(r["state"] == "COMPLETE" for r in trials) >= IMPORTANCE_AFTER:
+            made[folder / "importance.png"] = (None, source, lambda: importance(study))
+    made[folder / DOCUMENT] = (document(setup, study, trials).encode(), "", None)
     readme = places.ROOT / "README.md"
-    said = update_section(readme, "search", readme_lines(setup, study, trials)) if setup.study == setup.experiment \
-        and setup.experiment == "01_base" else False
-    return f"{places.shown_path(folder)}/ ({', '.join(p.name for p in files)})" + (", README.md" if said else "")
+    if setup.study == setup.experiment == "01_base" and readme.is_file():
+        text = section_text(readme.read_text(), "search", readme_lines(setup, study, trials))
+        if text is not None:
+            made[readme] = (text.encode(), "", None)
+    return made
+
+
+def stale(made) -> list[Path]:
+    return [path for path, (content, source, _) in made.items()
+            if (content is not None and (not path.is_file() or path.read_bytes() != content))
+            or (content is None and png_source(path) != source)]
+
+
+def write(setup, study) -> str:
+    """trials.jsonl, the figures and SEARCH.md in the study's folder, and the README's section; returns where."""
+    made = outputs(setup, study)
+    write_together({path: content if content is not None else png_bytes(draw(), source)
+                    for path, (content, source, draw) in made.items()})
+    return ", ".join(places.shown_path(path) for path in made)
 
 
 # ---------------------------------------------------------------- figures
@@ -96,11 +113,9 @@ def optimizer_lr(trials: list[dict], setup):
 
 def importance(study):
     """Each knob's importance by PED-ANOVA (Optuna's own, needing no other library): how far its values among the
-    best tenth of the complete trials are from its values over all of them. None with fewer than 10 complete."""
+    best tenth of the complete trials are from its values over all of them."""
     import optuna
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-    if len(complete) < 10:
-        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "some regimes have less than 2 trials": a few trials, said in the title
         shares = optuna.importance.get_param_importances(
@@ -329,5 +344,6 @@ def server_lines(setup) -> list[str]:
     return ["## One machine or two workers on a shared PostgreSQL study", "",
             f"The same {t['trials']}-trial search (at most {t['epochs']} epochs each, {t['train_size']:,} training "
             f"images), on a PostgreSQL {t['server']} server on this machine, measured by `{t['command']}`:", "",
-            "| workers | wall time |", "|---|---|",
-            *(f"| {workers} | {seconds:.0f} s |" for workers, seconds in t["seconds"].items()), ""]
+            "| workers | wall time | against one worker |", "|---|---|---|",
+            *(f"| {workers} | {seconds:.0f} s | {t['seconds']['1'] / seconds:.2f}x as fast |"
+              for workers, seconds in t["seconds"].items()), ""]

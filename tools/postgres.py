@@ -1,6 +1,6 @@
-"""A PostgreSQL 15 server of the tests' own, from Debian's package: a fresh cluster in a temporary folder, on
-loopback, on a free port, with a password, run as an unprivileged user when the tests run as root (PostgreSQL
-refuses to run as root), stopped and removed afterwards."""
+"""A throwaway PostgreSQL 15 server for the tests and the search's benchmark, from Debian's package: a fresh
+cluster in a temporary folder, on loopback, on a free port, with a password, run as an unprivileged user when
+run as root (PostgreSQL refuses to run as root), stopped and removed afterwards."""
 from __future__ import annotations
 
 import os
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
-SYSTEM_USER = "labtests"  # the unprivileged account the server runs as when the tests run as root
+SYSTEM_USER = "labtests"  # the unprivileged account the server runs as when started by root
 PASSWORD = "correct horse battery"
 
 
