@@ -59,6 +59,18 @@ def test_ranges_are_read_as_config_s_fields():
     assert search.changes_of({"layers": 2, "width1": 300, "width2": 40, "lr": 0.1}) == {"lr": 0.1, "hidden": (300, 40)}
 
 
+def test_a_new_study_of_the_default_space_starts_from_the_report_s_experiments(searches):
+    setup = search.configure(search.parser().parse_args(["--study", "fresh"]))
+    waiting = search.open_study(setup, create=True).trials
+    assert [t.user_attrs["report"] for t in waiting] == list(search.REPORT_TRIALS)
+    assert all(t.state.name == "WAITING" for t in waiting)
+    fixed = [t.system_attrs["fixed_params"] for t in waiting]
+    assert fixed[5] == {"optimizer": "adam", "lr": 0.1, "batch_size": 32, "layers": 2, "width1": 512, "width2": 256,
+                        "dropout": 0.2}  # 07_final_adam, the report's collapse
+    assert all(1e-4 <= f["lr"] <= 0.3 and f["batch_size"] in (16, 32, 64, 128, 256) and 0 <= f["dropout"] <= 0.5
+               for f in fixed)  # each inside the default space
+
+
 def study_of(folder, name):
     import optuna
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(folder / name /

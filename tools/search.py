@@ -49,6 +49,16 @@ FOLDER = places.ROOT / "tools" / "searches"
 DEFAULT_EXPERIMENT, DEFAULT_TRIALS, DEFAULT_EPOCHS = "01_base", 60, 15
 DEFAULT_SPACE = ("optimizer=sgd,adam", "lr=1e-4:0.3:log", "batch_size=16,32,64,128,256", "hidden=1:3x32:1024",
                  "dropout=0:0.5")
+MLP, WIDE = dict(layers=2, width1=128, width2=64), dict(layers=2, width1=512, width2=256)
+REPORT_TRIALS = {  # the report's experiments as trials of the default space (04's batch of 1000 lies outside it)
+    "01_base": dict(optimizer="sgd", lr=1e-3, batch_size=32, **MLP, dropout=0.2),
+    "02_adam": dict(optimizer="adam", lr=1e-3, batch_size=32, **MLP, dropout=0.2),
+    "03_no_dropout": dict(optimizer="sgd", lr=1e-3, batch_size=32, **MLP, dropout=0.0),
+    "05_lr01": dict(optimizer="sgd", lr=0.1, batch_size=32, **MLP, dropout=0.2),
+    "06_wide": dict(optimizer="sgd", lr=1e-3, batch_size=32, **WIDE, dropout=0.2),
+    "07_final_adam": dict(optimizer="adam", lr=0.1, batch_size=32, **WIDE, dropout=0.2),
+    "08_final_sgd": dict(optimizer="sgd", lr=0.1, batch_size=32, **WIDE, dropout=0.2),
+}
 NOT_SEARCHED = ("seed", "threads", "device", "validation", "epochs")  # the search fixes these itself
 HEARTBEAT_SECONDS = 20  # --storage: a dead worker's trial is FAILED within 3 beats (its grace) and 1 more
 PRUNER = dict(n_startup_trials=5, n_warmup_steps=2)  # from epoch 2 (Optuna prunes at steps >= this), once 5 have finished
@@ -192,6 +202,8 @@ def open_study(setup: Setup, create: bool = False):
             study = optuna.create_study(study_name=setup.study, storage=storage, direction="maximize")
             for key, value in setup.described().items():
                 study.set_user_attr(key, value)
+            if [r.text for r in setup.space] == list(DEFAULT_SPACE):
+                enqueue_report(study)
         study = optuna.load_study(study_name=setup.study, storage=storage,
                                   pruner=optuna.pruners.MedianPruner(**PRUNER))
     except UserError:
@@ -205,6 +217,13 @@ def open_study(setup: Setup, create: bool = False):
         raise UserError(f"study {setup.study} in {where(setup)} was made with {'; '.join(differ)}; give this search "
                         f"another --study NAME, or run it as it was")
     return study
+
+
+def enqueue_report(study) -> None:
+    """The report's own experiments first, so that the search starts from where the report stood and its figures
+    show the report's points among the rest."""
+    for name, params in REPORT_TRIALS.items():
+        study.enqueue_trial(params, user_attrs={"report": name})
 
 
 def open_storage(setup: Setup):

@@ -27,7 +27,8 @@ def rows(study) -> list[dict]:
                         settings={k: list(v) if isinstance(v, tuple) else v for k, v in changes_of(t.params).items()},
                         epochs=t.user_attrs.get("epochs", 0), seconds=t.user_attrs.get("seconds"),
                         held_out_accuracy=[t.intermediate_values[k] for k in sorted(t.intermediate_values)],
-                        **({"diverged": True} if "diverged" in t.user_attrs else {})))
+                        **({"diverged": True} if "diverged" in t.user_attrs else {}),
+                        **({"report": t.user_attrs["report"]} if "report" in t.user_attrs else {})))
     return out
 
 
@@ -104,8 +105,12 @@ def optimizer_lr(trials: list[dict], setup):
                       and "lr" in r["settings"] and score(r) is not None]
             ax.scatter([r["settings"]["lr"] for r in chosen], [score(r) for r in chosen], marker=marker, s=26,
                        color=f"C{i}", label=f"{optimizer or 'the script'}s, {state.lower()}")
+    for r in trials:
+        if "report" in r and score(r) is not None:
+            ax.annotate(r["report"][:2], (r["settings"]["lr"], score(r)), textcoords="offset points", xytext=(4, 4),
+                        fontsize=8)
     ax.set(xscale="log", xlabel="learning rate", ylabel="held-out accuracy (last epoch trained)",
-           title=f"{setup.study}: optimizer and learning rate (pruned trials at the epoch they stopped)")
+           title=f"{setup.study}: optimizer and learning rate (pruned: at the epoch they stopped; 01-08: the report's)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8.5)
     return fig
@@ -156,6 +161,9 @@ def document(setup, study, trials: list[dict]) -> str:
              f"(10,000 of the 60,000 training images, set aside; the test set is never read) at its last epoch. "
              f"Space: `{' '.join(r.text for r in setup.space)}`. Sampler: TPE (multivariate, its first 10 trials at "
              f"random); pruner: median, from epoch 2, once 5 trials have finished.", "",
+             "If it stops (Ctrl-C, a crash, a worker killed), the trial that was running ends FAILED, never half "
+             "counted; every finished trial stays, once; the same command carries on to the asked number of "
+             "finished trials.", "",
              "| | |", "|---|---|",
              f"| trials finished | {s['finished']} ({s['complete']} complete, {s['pruned']} pruned); {s['failed']} failed |",
              f"| epochs trained | {s['epochs']} of the {s['unpruned']} the same trials would have trained unpruned "
@@ -168,6 +176,14 @@ def document(setup, study, trials: list[dict]) -> str:
                   f"{best['value']:.4f} |"]
     lines += ["", "![progress](progress.png)", "", "![optimizer and learning rate](optimizer_lr.png)", "",
               "![importance](importance.png)", ""]
+    report = [r for r in trials if "report" in r]
+    if report:
+        lines += ["## The report's experiments as trials", "",
+                  "Enqueued into the study, so the search starts from where the report stood (04's batch of 1000 is "
+                  "outside the space). Scored as every trial is, on the held-out images:", "",
+                  "| trial | experiment | state | held-out accuracy | epochs |", "|---|---|---|---|---|",
+                  *(f"| {r['number']} | {r['report']} | {r['state'].lower()} | "
+                    f"{'' if score(r) is None else f'{score(r):.4f}'} | {r['epochs']} |" for r in report), ""]
     complete = sorted((r for r in trials if r["state"] == "COMPLETE"), key=lambda r: -r["value"])[:10]
     if complete:
         lines += ["## The ten best trials", "", "| trial | settings | held-out accuracy | seconds |", "|---|---|---|---|",
