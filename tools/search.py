@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import json
 import multiprocessing
 import os
 import signal
@@ -167,8 +168,10 @@ class Setup:
         return "://" not in self.storage
 
     def described(self) -> dict:
-        """What must not change between the commands that add to one study."""
-        return dict(experiment=self.experiment, epochs=self.epochs, space=[r.text for r in self.space])
+        """What must not change between the commands that add to one study (on a server, the heartbeat too: a
+        machine with a longer one would have its live trials failed by one with a shorter)."""
+        return dict(experiment=self.experiment, epochs=self.epochs, space=[r.text for r in self.space],
+                    **({} if self.is_file else dict(heartbeat=self.heartbeat)))
 
 
 def configure(args) -> Setup:
@@ -182,41 +185,68 @@ def configure(args) -> Setup:
     if repeated:
         raise ConfigError(f"--range names {', '.join(repeated)} more than once")
     study = args.study or args.experiment
+    if args.storage and "://" in args.storage:
+        from sqlalchemy.engine import make_url
+        try:
+            secret = make_url(args.storage).password
+        except Exception:  # noqa: BLE001: search_server says what is wrong with the URL
+            secret = None
+        if secret:
+            raise ConfigError("--storage holds a password, which the command line shows to every user of the machine "
+                              "(ps, shell history); put it in PGPASSWORD or ~/.pgpass, or the whole URL in "
+                              "SEARCH_STORAGE")
     storage = args.storage or os.environ.get("SEARCH_STORAGE") or str(FOLDER / study / "study.journal")
     return Setup(args.experiment, str(script), study, args.trials, args.epochs, space, storage, args.workers, args.seed,
                  args.data_dir, args.heartbeat)
 
 
-def open_study(setup: Setup, create: bool = False):
+def open_study(setup: Setup, create: bool = False, compare: bool = True):
     """The study, created with its description if `create` and it is new; refused in one line if its file is
-    damaged, its server unreachable, or it was made with another experiment, epochs or space."""
+    damaged, its server unreachable, or (with `compare`) it was made with another experiment, epochs or space."""
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    if setup.is_file and not create and not Path(setup.storage).is_file():
+        raise UserError(f"no study {setup.study}: {where(setup)} does not exist; run python -m tools.search first")
     try:
         storage = open_storage(setup)
-        names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
-        if setup.study not in names:
+        pruner = optuna.pruners.MedianPruner(**PRUNER)
+        try:
             if not create:
-                raise UserError(f"no study {setup.study} in {where(setup)}; run python -m tools.search first")
-            study = optuna.create_study(study_name=setup.study, storage=storage, direction="maximize")
+                raise optuna.exceptions.DuplicatedStudyError
+            study = optuna.create_study(study_name=setup.study, storage=storage, direction="maximize", pruner=pruner)
             for key, value in setup.described().items():
                 study.set_user_attr(key, value)
-            if [r.text for r in setup.space] == list(DEFAULT_SPACE):
+            if setup.experiment == DEFAULT_EXPERIMENT and [r.text for r in setup.space] == list(DEFAULT_SPACE):
                 enqueue_report(study)
-        study = optuna.load_study(study_name=setup.study, storage=storage,
-                                  pruner=optuna.pruners.MedianPruner(**PRUNER))
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.load_study(study_name=setup.study, storage=storage, pruner=pruner)
+            for _ in range(20):  # made by another machine this very second? its description follows
+                if study.user_attrs:
+                    break
+                time.sleep(0.25)
     except UserError:
         raise
+    except KeyError:
+        raise UserError(f"no study {setup.study} in {where(setup)}; run python -m tools.search first") from None
     except Exception as e:  # noqa: BLE001: a damaged file fails deep inside Optuna, in many ways
         raise UserError(f"{where(setup)} cannot be read as an Optuna study ({type(e).__name__}: "
                         f"{str(e).splitlines()[0] if str(e) else ''}); move it away to start afresh") from None
     made = {key: study.user_attrs.get(key) for key in setup.described()}
-    if create and made != setup.described():
+    if compare and made != setup.described():
         differ = [f"{key} {made[key]} (asked: {value})" for key, value in setup.described().items() if made[key] != value]
         raise UserError(f"study {setup.study} in {where(setup)} was made with {'; '.join(differ)}; give this search "
                         f"another --study NAME, or run it as it was")
     return study
+
+
+def as_made(setup: Setup) -> Setup:
+    """`setup` with the experiment, epochs and space its study was made with, for --report, --final, --ablation."""
+    import common
+    made = open_study(setup, compare=False).user_attrs
+    script = places.ROOT / f"{made['experiment']}.py"
+    return replace(setup, experiment=made["experiment"], script=str(script), epochs=made["epochs"],
+                   space=tuple(parse_range(text, common.Config()) for text in made["space"]))
 
 
 def enqueue_report(study) -> None:
@@ -229,10 +259,48 @@ def enqueue_report(study) -> None:
 def open_storage(setup: Setup):
     import optuna
     if setup.is_file:
-        Path(setup.storage).parent.mkdir(parents=True, exist_ok=True)
-        return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(setup.storage))
+        path = Path(setup.storage)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        check_journal(path)
+        lock = kernel_lock(optuna)(str(path) + ".lock")
+        return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path), lock_obj=lock))
     from tools import search_server
     return search_server.storage(setup.storage, setup.heartbeat, 3 * setup.heartbeat)
+
+
+def check_journal(path: Path) -> None:
+    """Refuse a journal with a line that is not JSON before Optuna reads (and appends to) it. Its last line may be
+    unfinished: a writer killed mid-line, which Optuna itself passes over."""
+    if not path.is_file():
+        return
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.endswith(b"\n"):
+                break
+            try:
+                json.loads(line)
+            except ValueError:
+                raise UserError(f"{places.shown_path(path)} is damaged (line {number} is not a journal entry); "
+                                f"move it away to start afresh, or take it back from git") from None
+
+
+def kernel_lock(optuna):
+    class KernelLock(optuna.storages.journal.JournalFileOpenLock):
+        """The journal's lock as an fcntl lock, which the kernel lets go the moment its holder dies (a killed
+        worker), where Optuna's own locks make everyone wait out a 30 s grace period."""
+
+        def __init__(self, path: str):
+            self.path, self.handle = path, None
+
+        def acquire(self) -> bool:
+            self.handle = open(self.path, "a")
+            fcntl.flock(self.handle, fcntl.LOCK_EX)
+            return True
+
+        def release(self) -> None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+    return KernelLock
 
 
 def where(setup: Setup) -> str:
@@ -261,6 +329,8 @@ def worker(setup: Setup, index: int) -> None:
         sys.exit(INTERRUPTED)
     except UserError as e:
         sys.exit(f"search: worker {index}: error: {e}")
+    except Exception as e:  # noqa: BLE001: a database that went away, say: one line, and the command stops
+        sys.exit(f"search: worker {index}: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}")
 
 
 INTERRUPTED = 3
@@ -287,13 +357,12 @@ def work(setup: Setup, index: int) -> None:
     names = {f.name for f in fields(common.Config)}
     base = replace(common.Config(), **{k: v for k, v in keywords.items() if k in names}, epochs=setup.epochs,
                    validation="heldout", threads=1, device="cpu")
-    data, gave_back = {}, []
+    data = {}
 
     def objective(trial):
         trial.set_user_attr("worker", me)
         if surplus(study, trial.number, setup.trials):
             trial.set_user_attr("surplus", True)
-            gave_back.append(trial.number)
             raise Surplus
         config = replace(base, **{r.field: r.suggest(trial) for r in setup.space})
         if config.inputs not in data:
@@ -319,12 +388,18 @@ def work(setup: Setup, index: int) -> None:
         if not trial.user_attrs.get("surplus"):
             print(progress_line(study, trial, setup), flush=True)
     while os.getppid() == parent:
+        if not setup.is_file:
+            optuna.storages.fail_stale_trials(study)  # a dead machine's trial: FAILED, once past its grace
         now = counts(study)
+        if now["COMPLETE"] + now["PRUNED"] >= setup.trials:
+            return
         if now["COMPLETE"] + now["PRUNED"] + now["RUNNING"] >= setup.trials:
-            return
-        study.optimize(objective, n_trials=1, catch=(Surplus,), callbacks=[said])
-        if gave_back:
-            return
+            time.sleep(1)  # the trials running are enough, unless one of them fails: then this worker goes on
+            continue
+        try:
+            study.optimize(objective, n_trials=1, catch=(Surplus,), callbacks=[said])
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # its trial was failed by another machine, as stale: it counts as failed, and the worker goes on
 
 
 def surplus(study, number: int, wanted: int) -> bool:
@@ -394,12 +469,13 @@ def only_command(setup: Setup):
         yield
 
 
-def fail_stale(study, workers: set[str] | None = None) -> list[int]:
-    """End FAILED the RUNNING trials of workers that are gone (all of them, for a study file no command holds)."""
+def fail_stale(study, workers: set[str] | None = None, unowned: bool = False) -> list[int]:
+    """End FAILED the RUNNING trials of workers that are gone (all of them, for a study file no command holds;
+    with `unowned`, also those whose worker died before it could sign them)."""
     import optuna
     failed = []
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        if workers is None or t.user_attrs.get("worker") in workers:
+        if workers is None or t.user_attrs.get("worker") in workers or (unowned and "worker" not in t.user_attrs):
             study.tell(t.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
             failed.append(t.number)
     return failed
@@ -428,7 +504,7 @@ def search(setup: Setup) -> str:
                 process = context.Process(target=worker, args=(setup, index), daemon=True)
                 process.start()
                 running[process] = index
-            spare, beat = setup.workers, time.monotonic()
+            spare, beat, replaced = setup.workers, time.monotonic(), 0
             while running:
                 time.sleep(0.2)
                 if not setup.is_file and time.monotonic() - beat > setup.heartbeat:
@@ -439,10 +515,14 @@ def search(setup: Setup) -> str:
                     index = running.pop(process)
                     if process.exitcode == 0:
                         continue
-                    gone = fail_stale(study, {f"{socket.gethostname()}:{process.pid}"})
+                    gone = fail_stale(study, {f"{socket.gethostname()}:{process.pid}"}, unowned=setup.is_file)
                     if process.exitcode not in (INTERRUPTED, -signal.SIGKILL, -signal.SIGTERM):
                         raise UserError(f"worker {index} failed (exit status {process.exitcode}; its trial "
                                         f"{', '.join(map(str, gone)) or '-'} is FAILED); see its message above")
+                    replaced += 1
+                    if replaced > 3 * setup.workers:
+                        raise UserError(f"workers were stopped {replaced} times (out of memory? see dmesg); its trial "
+                                        f"{', '.join(map(str, gone)) or '-'} is FAILED; fix that, then run this again")
                     print(f"search: worker {index} was stopped; its trial "
                           f"{', '.join(map(str, gone)) or '-'} is FAILED; a new worker takes its place", flush=True)
                     process = context.Process(target=worker, args=(setup, spare), daemon=True)
@@ -452,7 +532,10 @@ def search(setup: Setup) -> str:
             return "done"
         except KeyboardInterrupt:
             for process in running:
-                process.join(timeout=30)  # the workers got Ctrl-C too, and end their trials FAILED
+                if process.is_alive():
+                    process.terminate()  # SIGTERM, if Ctrl-C did not reach it: it ends its trial FAILED
+            for process in running:
+                process.join(timeout=30)
             return "interrupted"
         finally:
             signal.signal(signal.SIGTERM, on_sigterm)
@@ -460,7 +543,7 @@ def search(setup: Setup) -> str:
                 if process.is_alive():
                     process.terminate()
                     process.join()
-            fail_stale(study, {f"{socket.gethostname()}:{p.pid}" for p in running})
+            fail_stale(study, {f"{socket.gethostname()}:{p.pid}" for p in running}, unowned=setup.is_file)
             study.set_user_attr("seconds", study.user_attrs.get("seconds", 0) + round(time.monotonic() - started))
 
 
@@ -502,10 +585,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.check and not args.report:
+        p.error("--check goes with --report")
     from tools import search_report
     try:
         setup = configure(args)
+        if args.report or args.final or args.ablation:
+            setup = as_made(setup)  # the study says what it searched, whatever flags came with these
         if args.report and args.check:
             wrong = search_report.stale(search_report.outputs(setup, open_study(setup)))
             if wrong:

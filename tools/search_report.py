@@ -4,6 +4,7 @@ ablation back toward the base (--ablation). Every number in SEARCH.md and the RE
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import warnings
 from dataclasses import fields, replace
@@ -160,7 +161,8 @@ def document(setup, study, trials: list[dict]) -> str:
              f"Experiment `{setup.experiment}`, at most {setup.epochs} epochs per trial, scored on its held-out accuracy "
              f"(10,000 of the 60,000 training images, set aside; the test set is never read) at its last epoch. "
              f"Space: `{' '.join(r.text for r in setup.space)}`. Sampler: TPE (multivariate, its first 10 trials at "
-             f"random); pruner: median, from epoch 2, once 5 trials have finished.", "",
+             f"random); pruner: median, from epoch 2, once 5 trials are complete. A pruned trial was behind the "
+             f"median at its epoch, which says more about how fast it starts than where it ends.", "",
              "If it stops (Ctrl-C, a crash, a worker killed), the trial that was running ends FAILED, never half "
              "counted; every finished trial stays, once; the same command carries on to the asked number of "
              "finished trials.", "",
@@ -175,7 +177,8 @@ def document(setup, study, trials: list[dict]) -> str:
         lines += [f"| best | trial {best['number']}: {described(best['settings'])}: held-out accuracy "
                   f"{best['value']:.4f} |"]
     lines += ["", "![progress](progress.png)", "", "![optimizer and learning rate](optimizer_lr.png)", "",
-              "![importance](importance.png)", ""]
+              *(["![importance](importance.png)", ""] if sum(r["state"] == "COMPLETE" for r in trials)
+                >= IMPORTANCE_AFTER else [])]
     report = [r for r in trials if "report" in r]
     if report:
         lines += ["## The report's experiments as trials", "",
@@ -198,14 +201,14 @@ def readme_lines(setup, study, trials: list[dict]) -> list[str]:
     if not s["best"]:
         return ["No search has finished a trial yet."]
     lines = [f"The committed study: {s['finished']} finished trials ({s['pruned']} pruned, {s['epochs']} of "
-             f"{s['unpruned']} epochs trained), {s['seconds'] / 3600:.1f} h on this lab's two cores. Its best, trial "
+             f"{s['unpruned']} epochs trained), {s['seconds'] / 3600:.1f} h of wall time on one machine. Its best, trial "
              f"{s['best']['number']}: {described(s['best']['settings'])}, held-out accuracy {s['best']['value']:.4f} "
              f"after {setup.epochs} epochs."]
     final = final_record(setup)
     if final:
         from tools.claims import final as last, spread
-        lines += ["", f"Trained as `{final['experiment']}.py` (30 epochs on all 60,000 training images, validated on "
-                  f"the test set, seeds {', '.join(str(r['seed']) for r in final['runs'])}): test accuracy "
+        lines += ["", f"Trained as `{final['experiment']}.py` ({final['config']['epochs']} epochs on all "
+                  f"{final['data']['train_size']:,} training images, validated on the test set, seeds {', '.join(str(r['seed']) for r in final['runs'])}): test accuracy "
                   f"{spread(last(final, 'val_acc'))} at the last epoch."]
     return lines
 
@@ -253,8 +256,9 @@ def script_text(setup, study) -> str:
     doc = (f'"""The best setting the structured search found for {setup.experiment} (tools/searches/{setup.study}/'
            f'SEARCH.md):\n{described({k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()})}.\n'
            f"Chosen by its held-out accuracy ({best.value:.4f} after {setup.epochs} epochs, trial {best.number}; the "
-           f"test set unseen),\nhere trained as every experiment is: all 60,000 training images, validated on the "
-           f"test set.\nThe trial's exact values, rounded here to 3 significant digits: {exact}."
+           f"test set unseen),\nhere trained as every experiment is: {common.Config().epochs} epochs on all 60,000 "
+           f"training images,\nvalidated on the test set. The trial's exact values (rounded above to 3 significant "
+           f"digits):\n{exact}."
            '"""\n')
     if not pieces:
         merged = ", ".join(f"{k}={v!r}" for k, v in {**own, **changes}.items())
@@ -286,6 +290,8 @@ def final(setup, study) -> None:
                      Path(scratch))
     if failed:
         raise UserError(failed)
+    import subprocess  # the results table, the overview and REPRODUCTION.md now have one experiment more
+    subprocess.run([sys.executable, "-m", "tools.report"], check=True, cwd=places.ROOT)
 
 
 # ---------------------------------------------------------------- the ablation: one knob at a time back to the base
