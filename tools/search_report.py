@@ -251,7 +251,7 @@ def script_text(setup, study) -> str:
     config_fields = {f.name for f in fields(common.Config)}
     own = {k: v for k, v in keywords.items() if k in config_fields}
     pieces = [k for k in keywords if k not in config_fields]
-    found = ", ".join(f"{k}={v!r}" for k, v in changes.items())
+    found = ", ".join(f"{k}={literal(v)}" for k, v in changes.items())
     exact = ", ".join(f"{k} {v!r}" for k, v in __import__("tools.search", fromlist=["x"]).changes_of(best.params).items())
     doc = (f'"""The best setting the structured search found for {setup.experiment} (tools/searches/{setup.study}/'
            f'SEARCH.md):\n{described({k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()})}.\n'
@@ -261,12 +261,17 @@ def script_text(setup, study) -> str:
            f"digits):\n{exact}."
            '"""\n')
     if not pieces:
-        merged = ", ".join(f"{k}={v!r}" for k, v in {**own, **changes}.items())
+        merged = ", ".join(f"{k}={literal(v)}" for k, v in {**own, **changes}.items())
         return doc + f"import common\n\nif __name__ == \"__main__\":\n    common.main(__file__, {merged})\n"
     return doc + ("import common\nfrom tools.trained import script_keywords\n\nif __name__ == \"__main__\":\n"
                   f"    # {setup.experiment}.py's own keywords (its model and the rest), with the settings found\n"
                   f"    common.main(__file__, **{{**script_keywords(common.runs.ROOT / \"{setup.experiment}.py\"), "
                   f"**dict({found})}})\n")
+
+
+def literal(value) -> str:
+    """A value as the lab's scripts write it: "adam" in double quotes, (458, 436)."""
+    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def rounded(value):
