@@ -151,8 +151,8 @@ def test_compare_draws_two_experiments_on_one_pair_of_axes(tiny_dir, lab, tmp_pa
     code, out, err = run_program("tools.compare", "01_base", "05_lr01", "--out", tmp_path / "c.png")
     assert code == 0, err
     assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
-    fig = __import__("tools.compare", fromlist=["x"]).compare([
-        __import__("tools.compare", fromlist=["x"]).find_record(name) for name in ("01_base", "05_lr01")])
+    from tools import compare
+    fig = compare.compare([compare.find_record(name) for name in ("01_base", "05_lr01")])
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert [label.split(":")[0] for label in labels] == ["01_base/quick,seed=0", "05_lr01/quick,seed=0"]
     code, _, err = run_program("tools.compare", "01_base", "09_nothing")

@@ -84,17 +84,18 @@ def progress(trials: list[dict], setup):
         if row["state"] == "COMPLETE":
             best = max(best, row["value"])
         line.append(best if best else None)
-    low = max(0.0, min((score(r) for r in trials if r["state"] == "COMPLETE"), default=0.5) - 0.02)
     for state, style in (("COMPLETE", dict(marker="o", color="C0", label=f"complete ({setup.epochs} epochs)")),
                          ("PRUNED", dict(marker="x", color="C3", label="pruned: accuracy at the epoch it stopped"))):
         chosen = [r for r in trials if r["state"] == state and score(r) is not None]
-        ax.scatter([r["number"] for r in chosen], [max(score(r), low) for r in chosen], s=22, **style)
+        ax.scatter([r["number"] for r in chosen], [score(r) for r in chosen], s=22, **style)
     ax.step([r["number"] for r in trials], line, where="post", color="k", lw=1.2, label="best so far")
-    ax.set(xlabel="trial", ylabel="held-out accuracy", ylim=(low - 0.005, None),
-           title=f"{setup.study}: the search's progress (points below {low:.2f} drawn at its edge)")
+    ax.set(xlabel="trial", ylabel="held-out accuracy", title=f"{setup.study}: the search's progress")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8.5, loc="lower right")
     return fig
+
+
+NAMES = {"sgd": "SGD", "adam": "Adam"}
 
 
 def optimizer_lr(trials: list[dict], setup):
@@ -105,7 +106,7 @@ def optimizer_lr(trials: list[dict], setup):
             chosen = [r for r in trials if r["state"] == state and r["settings"].get("optimizer", "") == optimizer
                       and "lr" in r["settings"] and score(r) is not None]
             ax.scatter([r["settings"]["lr"] for r in chosen], [score(r) for r in chosen], marker=marker, s=26,
-                       color=f"C{i}", label=f"{optimizer or 'the script'}s, {state.lower()}")
+                       color=f"C{i}", label=f"{NAMES.get(optimizer, optimizer or 'the script')}, {state.lower()}")
     for r in trials:
         if "report" in r and score(r) is not None:
             ax.annotate(r["report"][:2], (r["settings"]["lr"], score(r)), textcoords="offset points", xytext=(4, 4),
@@ -243,16 +244,18 @@ def final_lines(setup, study) -> list[str]:
 
 
 def script_text(setup, study) -> str:
-    from tools import trained
+    """The best trial's settings as an experiment script of the lab's own form."""
     import common
+    from tools import trained
+    from tools.search import changes_of
     best = study.best_trial
-    changes = {k: rounded(v) for k, v in __import__("tools.search", fromlist=["x"]).changes_of(best.params).items()}
+    changes = {k: rounded(v) for k, v in changes_of(best.params).items()}
     keywords = trained.script_keywords(Path(setup.script))
     config_fields = {f.name for f in fields(common.Config)}
     own = {k: v for k, v in keywords.items() if k in config_fields}
     pieces = [k for k in keywords if k not in config_fields]
     found = ", ".join(f"{k}={literal(v)}" for k, v in changes.items())
-    exact = ", ".join(f"{k} {v!r}" for k, v in __import__("tools.search", fromlist=["x"]).changes_of(best.params).items())
+    exact = ", ".join(f"{k} {literal(v)}" for k, v in changes_of(best.params).items())
     doc = (f'"""The best setting the structured search found for {setup.experiment} (tools/searches/{setup.study}/'
            f'SEARCH.md):\n{described({k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()})}.\n'
            f"Chosen by its held-out accuracy ({best.value:.4f} after {setup.epochs} epochs, trial {best.number}; the "
@@ -323,14 +326,14 @@ def ablation_plan(setup, study) -> list[tuple[str, str, tuple]]:
 
 
 def ablation(setup, study) -> None:
-    """Train the plan's settings (the best setting's script, seed 0, 30 epochs, held-out validation), those not
-    trained yet, into the study's ablation/ folder."""
+    """Train the plan's settings (the best setting's script, seed 0, as many epochs as a trial, held-out validation:
+    what the search measured), those not trained yet, into the study's ablation/ folder."""
     from tools.run_all import Run, cores, run
     name = final_name(setup)
     if not (places.ROOT / f"{name}.py").is_file():
         raise UserError(f"{name}.py does not exist; run python -m tools.search --final first")
     out = setup.folder / "ablation"
-    todo = [Run(name, 0, out / tag, ("--validation", "heldout", *flags), tag=f"{tag}: ")
+    todo = [Run(name, 0, out / tag, ("--validation", "heldout", "--epochs", str(setup.epochs), *flags), tag=f"{tag}: ")
             for tag, _, flags in ablation_plan(setup, study) if not places.lab_files(name, out / tag)[1].is_file()]
     if todo:
         with tempfile.TemporaryDirectory(prefix="search-ablation-") as scratch:
@@ -351,8 +354,9 @@ def ablation_lines(setup) -> list[str]:
         return []
     best = done["best"]["runs"][0]["history"]["val_acc"][-1]
     lines = ["## Step by step: which change carries the gain", "",
-             f"The best setting trained for {done['best']['config']['epochs']} epochs on the held-out split (seed 0), "
-             "then with one knob at a time put back to the experiment's own value, then all of them:", "",
+             f"The best setting trained for {done['best']['config']['epochs']} epochs (as a trial) on the held-out "
+             "split, seed 0, then with one knob at a time put back to the experiment's own value, then all of them:",
+             "",
              "| what is put back | held-out accuracy at the last epoch | change from the best |", "|---|---|---|"]
     for tag, what, _ in plan:
         if tag in done:

@@ -7,6 +7,9 @@ process) is ended FAILED by any command still running within GRACE seconds of it
 """
 from __future__ import annotations
 
+import random
+import time
+
 from tools.files import UserError
 
 
@@ -37,24 +40,28 @@ def storage(url: str, heartbeat: int, grace: int):
     except ImportError:
         raise UserError("the PostgreSQL driver is missing; pip install 'psycopg[binary]' (it is in "
                         "requirements.txt)") from None
-    where = f"{parts.host or 'localhost'}:{parts.port or 5432}"
+    where, shown = f"{parts.host or 'localhost'}:{parts.port or 5432}", without_password(url)
     # psycopg (3) by name: SQLAlchemy 2.0 would take plain postgresql:// for psycopg2, which is not installed
     url = parts.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    try:
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=heartbeat, grace_period=grace,
-            engine_kwargs={"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True})
-    except Exception as e:  # noqa: BLE001: SQLAlchemy wraps what libpq says; we say it again, without secrets
-        said = str(getattr(e, "orig", None) or e)
-        if "password authentication failed" in said or "no password supplied" in said:
-            raise UserError(f"the server at {where} refused user {parts.username!r}: wrong or missing password; set "
-                            f"PGPASSWORD or a line in ~/.pgpass (never the command line)") from None
-        if f'database "{parts.database}" does not exist' in said:
-            raise UserError(f"the server at {where} has no database {parts.database!r}; create it there "
-                            f"(createdb -O {parts.username} {parts.database}), or name another") from None
-        if any(words in said for words in ("could not connect", "Connection refused", "could not translate",
-                                           "timeout expired", "Name or service not known", "No route to host")):
-            raise UserError(f"cannot reach a PostgreSQL server at {where}; is it running, listening on that address "
-                            f"(listen_addresses, pg_hba.conf), and is the port open?") from None
-        first = said.strip().splitlines()[0] if said.strip() else type(e).__name__
-        raise UserError(f"the study on {without_password(url)} cannot be opened: {first.replace(parts.password or chr(0), '***')}") from None
+    for attempt in range(10):
+        try:
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=heartbeat, grace_period=grace,
+                engine_kwargs={"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True})
+        except Exception as e:  # noqa: BLE001: SQLAlchemy wraps what libpq says; we say it again, without secrets
+            said = str(getattr(e, "orig", None) or e) or type(e).__name__
+        if ("duplicate key" not in said and "already exists" not in said) or attempt == 9:
+            break
+        time.sleep(0.5 + random.random())  # another machine is making Optuna's tables this very second
+    if "password authentication failed" in said or "no password supplied" in said:
+        raise UserError(f"the server at {where} refused user {parts.username!r}: wrong or missing password; set "
+                        f"PGPASSWORD or a line in ~/.pgpass (never the command line)")
+    if f'database "{parts.database}" does not exist' in said:
+        raise UserError(f"the server at {where} has no database {parts.database!r}; create it there "
+                        f"(createdb -O {parts.username} {parts.database}), or name another")
+    if any(words in said for words in ("could not connect", "Connection refused", "could not translate",
+                                       "timeout expired", "Name or service not known", "No route to host")):
+        raise UserError(f"cannot reach a PostgreSQL server at {where}; is it running, listening on that address "
+                        f"(listen_addresses, pg_hba.conf), and is the port open?")
+    first = said.strip().splitlines()[0]
+    raise UserError(f"the study on {shown} cannot be opened: {first.replace(parts.password or chr(0), '***')}")
