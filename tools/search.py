@@ -493,7 +493,8 @@ def search(setup: Setup) -> str:
         now = counts(study)
         done = now["COMPLETE"] + now["PRUNED"]
         print(f"search: study {setup.study} in {where(setup)}: {done} finished, {now['FAIL']} failed; "
-              f"{max(0, setup.trials - done)} to go on {setup.workers} worker{'s' * (setup.workers > 1)}, {setup.epochs} epochs at most each, "
+              f"{max(0, setup.trials - done)} to go on {setup.workers} worker{'s' * (setup.workers > 1)}, "
+              f"{setup.epochs} epochs at most each, "
               f"validated on held-out training images", flush=True)
         context = multiprocessing.get_context("spawn")
         started = time.monotonic()
