@@ -119,7 +119,7 @@ def test_another_space_under_the_same_name_and_a_damaged_file_are_one_line(searc
     assert journal.read_bytes() == damaged  # refused before anything was written to it
 
 
-LONG_TRIALS = ("--epochs", "400", "--range", "lr=0.01:0.02")  # a second or two each on the tiny data
+LONG_TRIALS = ("--epochs", "100", "--range", "lr=0.01:0.02")  # long enough to be caught mid-trial on the tiny data
 
 
 def wait_for_running(study, timeout=60):
@@ -153,36 +153,39 @@ def search_process(study, trials, data, folder, workers=1, extra=(), env=None):
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def test_a_worker_killed_mid_trial_leaves_that_trial_failed_and_the_search_goes_on(searches, tiny_dir):
-    process = search_process("k", 2, tiny_dir, searches)
-    running = wait_for_running(file_study(searches, "k"))
-    os.kill(int(running.user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    assert f"its trial {running.number} is FAILED; a new worker takes its place" in out
-    states = {t.number: t.state.name for t in study_of(searches, "k").trials}
-    assert states[running.number] == "FAIL"
-    assert sorted(s for n, s in states.items() if n != running.number) == ["COMPLETE", "COMPLETE"]
-
-
-@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL])
-def test_a_search_stopped_mid_trial_is_taken_up_by_the_same_command(how, searches, tiny_dir):
-    """Ctrl-C reaches every process of the terminal's group; SIGKILL of the group is a crash of all of them."""
-    process = search_process("c", 2, tiny_dir, searches)
-    running = wait_for_running(file_study(searches, "c"))
-    os.killpg(process.pid, how)
-    out, err = process.communicate(timeout=60)
-    if how == signal.SIGINT:
-        assert process.returncode == 1 and "the same command goes on from here" in err + out
-        assert study_of(searches, "c").trials[running.number].state.name == "FAIL"
-    again = search_process("c", 2, tiny_dir, searches)
+def test_a_killed_worker_then_a_killed_command_leave_their_trials_failed_and_the_same_command_goes_on(searches,
+                                                                                                    tiny_dir):
+    """A worker killed mid-trial: its command fails that trial and starts another worker. Then the whole command
+    killed mid-trial (SIGKILL of its group: a crash of every process): the next command fails what was left
+    running, and finishes the rest. Each finished trial is counted once."""
+    process = search_process("k", 3, tiny_dir, searches)
+    first = wait_for_running(file_study(searches, "k"))
+    os.kill(int(first.user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
+    second = wait_for_running(lambda: (lambda study: study if any(
+        t.state.name == "RUNNING" and t.number != first.number for t in study.trials) else None)(
+        study_of(searches, "k")))
+    assert second.number != first.number
+    os.killpg(process.pid, signal.SIGKILL)
+    out, _ = process.communicate(timeout=60)
+    assert f"its trial {first.number} is FAILED; a new worker takes its place" in out
+    again = search_process("k", 3, tiny_dir, searches)
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
+    assert f"trials {second.number} were left running by a command that is gone" in out
+    states = {t.number: t.state.name for t in study_of(searches, "k").trials}
+    assert states[first.number] == states[second.number] == "FAIL"
+    assert sorted(state for n, state in states.items() if n not in (first.number, second.number)) == ["COMPLETE"] * 3
+
+
+def test_ctrl_c_ends_the_running_trial_failed_and_says_the_same_command_goes_on(searches, tiny_dir):
+    """Ctrl-C reaches every process of the terminal's group."""
+    process = search_process("c", 2, tiny_dir, searches)
+    running = wait_for_running(file_study(searches, "c"))
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1 and "the same command goes on from here" in err + out
     states = {t.number: t.state.name for t in study_of(searches, "c").trials}
-    assert states[running.number] == "FAIL"
-    assert sorted(s for s in states.values() if s != "FAIL") == ["COMPLETE", "COMPLETE"]
-    if how == signal.SIGKILL:
-        assert f"trials {running.number} were left running by a command that is gone" in out
+    assert states[running.number] == "FAIL" and "RUNNING" not in states.values()
 
 
 def test_the_best_setting_becomes_an_experiment_of_the_lab_s_form(searches, tiny_dir, lab, monkeypatch):

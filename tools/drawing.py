@@ -36,9 +36,9 @@ def image_grid(record: dict, which: str, images, classes, columns: int = 5):
                                                                said["probability"], said["true"]):
         ax.imshow(pixels.reshape(28, 28), cmap="binary")
         right = predicted == true
-        ax.set_title(f"#{index}: {classes[predicted]} {probability:.0%}\n" + ("" if right else "WRONG, ")
+        ax.set_title(f"#{index}: {classes[predicted]} {probability:.1%}\n" + ("" if right else "WRONG, ")
                      + f"true: {classes[true]}", fontsize=8.5, color="C2" if right else "C3")
-    split = "validation" if record["config"].get("validation", "test") == "test" else "held-out"
+    split = "test" if record["config"].get("validation", "test") == "test" else "held-out"
     title = (f"the first {len(said['index'])} {split} images" if which == "shown" else
              f"its {len(said['index'])} most confident mistakes on the {split} images")
     if not said["index"]:

@@ -496,6 +496,8 @@ def search(setup: Setup) -> str:
               f"{max(0, setup.trials - done)} to go on {setup.workers} worker{'s' * (setup.workers > 1)}, "
               f"{setup.epochs} epochs at most each, "
               f"validated on held-out training images", flush=True)
+        if done >= setup.trials:
+            return "done"  # no worker to start: nothing to do
         context = multiprocessing.get_context("spawn")
         started = time.monotonic()
         running = {}

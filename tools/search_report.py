@@ -208,9 +208,14 @@ def readme_lines(setup, study, trials: list[dict]) -> list[str]:
     final = final_record(setup)
     if final:
         from tools.claims import final as last, spread
+        seeds = ", ".join(str(run["seed"]) for run in final["runs"])
         lines += ["", f"Trained as `{final['experiment']}.py` ({final['config']['epochs']} epochs on all "
-                  f"{final['data']['train_size']:,} training images, validated on the test set, seeds {', '.join(str(r['seed']) for r in final['runs'])}): test accuracy "
-                  f"{spread(last(final, 'val_acc'))} at the last epoch."]
+                  f"{final['data']['train_size']:,} training images, validated on the test set, seeds {seeds}): test "
+                  f"accuracy {spread(last(final, 'val_acc'))} at the last epoch."]
+        report_best = places.lab_files("08_final_sgd")[1]
+        if report_best.is_file():
+            lines[-1] += (f" The report's best, `08_final_sgd`, the same way: "
+                          f"{spread(last(json.loads(report_best.read_text()), 'val_acc'))}.")
     return lines
 
 
@@ -373,7 +378,8 @@ def server_lines(setup) -> list[str]:
         return []
     t = json.loads(timing.read_text())
     return ["## One machine or two workers on a shared PostgreSQL study", "",
-            f"The same {t['trials']}-trial search (at most {t['epochs']} epochs each, {t['train_size']:,} training "
+            f"The same {t['trials']}-trial search ({t['epochs']} epoch{'s' * (t['epochs'] != 1)} each, the committed "
+            f"study's first {t['trials']} settings, {t['train_size']:,} training "
             f"images), on a PostgreSQL {t['server']} server on this machine, measured by `{t['command']}`:", "",
             "| workers | wall time | against one worker |", "|---|---|---|",
             *(f"| {workers} | {seconds:.0f} s | {t['seconds']['1'] / seconds:.2f}x as fast |"
