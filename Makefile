@@ -1,6 +1,6 @@
 # make all        every experiment whose figure or results are missing or older than its script or common.py,
 #                 one training per core, then the data mosaic, REPRODUCTION.md and the README's tables
-# make test       the lab's tests, on every core (about two minutes)
+# make test       the lab's tests, on every core (two to three minutes on two cores)
 # make check      is the repository what its programs write from results/ and the search's study? (REPRODUCTION.md,
 #                 the README's tables, the figures, tools/searches/); CI runs it beside make test
 # make mine       your own experiments (every NN_*.py that is not one of the report's eight), each a --quick run
