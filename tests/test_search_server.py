@@ -1,6 +1,7 @@
 """The search's study on a real PostgreSQL server (tools/postgres.py starts one): machines sharing it, the same
 trials as the study file gives, a dead worker's trial ended by its heartbeat, and each failure in one line."""
 import datetime
+import functools
 import os
 import signal
 import time
@@ -27,10 +28,17 @@ def password(monkeypatch):
     return postgres.PASSWORD
 
 
+@functools.lru_cache
+def storage_at(url):
+    """One storage (one pool of connections) per server for the tests' own reading: a new one per look, every
+    0.2 s, would use up the server's connections."""
+    import optuna
+    return optuna.storages.RDBStorage(url.replace("lab@", f"lab:{postgres.PASSWORD.replace(' ', '%20')}@"))
+
+
 def server_study(server, name):
     import optuna
-    return optuna.load_study(study_name=name, storage=optuna.storages.RDBStorage(server.url().replace(
-        "lab@", f"lab:{postgres.PASSWORD.replace(' ', '%20')}@")))
+    return optuna.load_study(study_name=name, storage=storage_at(server.url()))
 
 
 def outcome(trials):
@@ -98,8 +106,7 @@ def test_a_machine_that_dies_mid_trial_leaves_no_trial_running_past_its_heartbea
 
 def studies(server):
     import optuna
-    storage = optuna.storages.RDBStorage(server.url().replace("lab@", f"lab:{postgres.PASSWORD.replace(' ', '%20')}@"))
-    return [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+    return [s.study_name for s in optuna.get_all_study_summaries(storage_at(server.url()), include_best_trial=False)]
 
 
 @pytest.mark.parametrize("case", ["wrong password", "unreachable host", "no such database"])

@@ -60,7 +60,7 @@ def start() -> Server:
                     "-A", "scram-sha-256", "--no-sync", "-E", "UTF8"], check=True, capture_output=True, **run_as)
     subprocess.run([BIN / "pg_ctl", "-D", folder / "data", "-l", folder / "log", "-w", "-t", "60", "start", "-o",
                     f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                    f"-c max_connections=50"], check=True, capture_output=True, **run_as)
+                    f"-c max_connections=200"], check=True, capture_output=True, **run_as)
     import psycopg
     with psycopg.connect(host=server.host, port=server.port, user=server.user, password=PASSWORD, dbname="postgres",
                          autocommit=True) as connection:
