@@ -166,9 +166,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 @contextlib.contextmanager
-def one_line_errors(name: str):
+def one_line_errors(name: str, interrupted: str = "nothing was written"):
     """What the user can fix ends the program with one line (status 2 for a bad configuration, 1 otherwise);
-    Ctrl-C with one line too."""
+    Ctrl-C with one line too, saying what became of the work (`interrupted`)."""
     try:
         yield
     except ConfigError as e:
@@ -177,4 +177,4 @@ def one_line_errors(name: str):
     except UserError as e:
         sys.exit(f"{name}: error: {e}")
     except KeyboardInterrupt:
-        sys.exit(f"{name}: interrupted; nothing was written")
+        sys.exit(f"{name}: interrupted; {interrupted}")

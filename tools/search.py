@@ -42,9 +42,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from tools import runs as places
-from tools.config import ConfigError, check, flag, positive
+from tools.config import ConfigError, check, flag, one_line_errors, positive
 from tools.files import UserError
-from tools.run_all import stopped
+from tools.run_all import clock, stopped
 
 FOLDER = places.ROOT / "tools" / "searches"
 DEFAULT_EXPERIMENT, DEFAULT_TRIALS, DEFAULT_EPOCHS = "01_base", 60, 15
@@ -435,12 +435,6 @@ def settings(params: dict) -> str:
     return " ".join(out)
 
 
-def clock(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{round(seconds)}s" if seconds < 90 else f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else \
-        f"{minutes} min"
-
-
 def changes_of(params: dict) -> dict:
     """A trial's params as Config changes: layers and widths become hidden."""
     changes = {k: v for k, v in params.items() if k != "layers" and not k.startswith("width")}
@@ -593,7 +587,7 @@ def main(argv=None):
     if args.check and not args.report:
         p.error("--check goes with --report")
     from tools import search_report
-    try:
+    with one_line_errors("search", interrupted="every finished trial is kept, and the same command goes on from here"):
         setup = configure(args)
         if args.report or args.final or args.ablation:
             setup = as_made(setup)  # the study says what it searched, whatever flags came with these
@@ -605,16 +599,13 @@ def main(argv=None):
                          f"--report and commit the result")
             print(f"search: the files of study {setup.study} are what it makes")
             return
-        if args.report:
-            print(f"search: wrote {search_report.write(setup, open_study(setup))}")
-            return
-        if args.final:
-            search_report.final(setup, open_study(setup))
-            print(f"search: wrote {search_report.write(setup, open_study(setup))}")
-            return
-        if args.ablation:
-            search_report.ablation(setup, open_study(setup))
-            print(f"search: wrote {search_report.write(setup, open_study(setup))}")
+        if args.report or args.final or args.ablation:
+            study = open_study(setup)
+            if args.final:
+                search_report.final(setup, study)
+            if args.ablation:
+                search_report.ablation(setup, study)
+            print(f"search: wrote {search_report.write(setup, study)}")
             return
         ended = search(setup)
         study = open_study(setup)
@@ -625,13 +616,6 @@ def main(argv=None):
         print(f"search: wrote {search_report.write(setup, study)}")
         if ended != "done":
             sys.exit(1)
-    except ConfigError as e:
-        print(f"search: error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except UserError as e:
-        sys.exit(f"search: error: {e}")
-    except KeyboardInterrupt:
-        sys.exit("search: interrupted; every finished trial is kept, and the same command goes on from here")
 
 
 if __name__ == "__main__":
