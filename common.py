@@ -231,7 +231,7 @@ def draw(record: dict):
 # ---------------------------------------------------------------- one experiment: from a notebook, from a script
 
 def run(name: str, make_model=make_model, make_optimizer=make_optimizer, make_schedule=no_schedule,
-        loss=cross_entropy, step=train_step, argv=None, description: str | None = None, **changes):
+        loss=cross_entropy, step=train_step, argv=None, description: str | None = None, script=None, **changes):
     """Train the experiment `name`: Config with `changes`, for each seed asked, with these pieces; write its
     figure, results and weights in the run's own folder (runs/NAME/WHAT-CHANGED/). `changes` may also set the
     options seeds=3, quick=True, data_dir=..., out=... Returns the record and the last seed's model; a bad value
@@ -244,7 +244,9 @@ def run(name: str, make_model=make_model, make_optimizer=make_optimizer, make_sc
     print(f"{name}: {' '.join(f'{k}={v}' for k, v in config.__dict__.items())} seeds={options.seeds}")
     print(f"data: {data.source} ({len(data.train_x)} training, {len(data.val_x)} validation images, "
           f"{VALIDATION[data.validation]})", flush=True)
-    record, weights = runs.new_record(name, config, options, data, make_schedule, loss, step), {}
+    record, weights = runs.new_record(
+        name, config, options, data, dict(schedule=make_schedule, loss=loss, step=step),
+        dict(schedule=no_schedule, loss=cross_entropy, step=train_step), script), {}
     for seed in seeds:
         started = time.perf_counter()
         model, optimizer, history = train(replace(config, seed=seed), data, make_model, make_optimizer,
@@ -261,4 +263,4 @@ def main(script: str, **keywords) -> None:
     line's flags change its settings, and a mistake ends it with one line."""
     name = Path(script).stem
     with flags.one_line_errors(name):
-        run(name, argv=sys.argv[1:], description=sys.modules["__main__"].__doc__, **keywords)
+        run(name, argv=sys.argv[1:], description=sys.modules["__main__"].__doc__, script=Path(script), **keywords)

@@ -72,13 +72,21 @@ def targets(name: str, changed: dict, seeds: list[int], quick: bool, out: Path |
     return [folder, *lab]
 
 
-def new_record(name: str, config, options, data, make_schedule, loss, step) -> dict:
-    return dict(experiment=name, config=asdict(config), changed=options.changed,
+RECORD_FORMAT = 1  # results.json's layout: raised whenever a field is added, renamed or dropped
+
+
+def new_record(name: str, config, options, data, pieces: dict, lessons: dict, script: Path | None = None) -> dict:
+    """A run's record before its seeds train. `pieces` are the schedule, loss and step it trains with, `lessons` the
+    lesson's own (common's): those that differ are named in `differs`, which titles and tables show."""
+    described = dict(schedule=describe_schedule(pieces["schedule"], config), loss=describe_function(pieces["loss"]),
+                     step=describe_function(pieces["step"]))
+    return dict(format=RECORD_FORMAT, experiment=name,
+                script=digest(script.read_bytes()) if script else None, config=asdict(config), changed=options.changed,
                 quick=options.quick, seeds=options.seeds, torch=torch.__version__,
                 data=dict(source=str(data.source), train_size=len(data.train_x), val_size=len(data.val_x),
                           validation=data.validation, scaling=list(data.scaling)),
-                schedule=describe_schedule(make_schedule, config), loss=describe_function(loss),
-                step=describe_function(step), runs=[])
+                **described, differs=[words for key, words in described.items() if pieces[key] is not lessons[key]],
+                runs=[])
 
 
 def add_run(record: dict, seed: int, seconds: float, model, optimizer, history: dict, confusion,
