@@ -1,8 +1,9 @@
 # make all        every experiment whose figure or results are missing or older than its script or common.py,
 #                 one training per core, then the data mosaic, REPRODUCTION.md and the README's tables
 # make test       the lab's tests, on every core (two to three minutes on two cores)
-# make check      is the repository what its programs write from results/ and the search's study? (REPRODUCTION.md,
-#                 the README's tables, the figures, tools/searches/); CI runs it beside make test
+# make check      is the repository what its programs write from results/, the search's study and the calibration's
+#                 cells? (REPRODUCTION.md, the README's tables, the figures, tools/searches/, CALIBRATION.md); CI runs
+#                 it beside make test
 # make mine       your own experiments (every NN_*.py that is not one of the report's eight), each a --quick run
 # make report     REPRODUCTION.md, the overview figures and the README's tables from results/*.json (trains nothing)
 # make calibrate  tools/calibration/CALIBRATION.md and its figure from the calibration's data (trains nothing);
@@ -42,6 +43,7 @@ report: | .venv/ready
 check: | .venv/ready
 	$(PYTHON) -m tools.report --check
 	$(PYTHON) -m tools.search --report --check
+	$(PYTHON) -m tools.calibrate --draw --check
 
 test: .venv/ready
 	$(PYTHON) -m pytest -q -n auto

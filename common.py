@@ -1,12 +1,8 @@
 """What the report's eight experiments share, top to bottom as the course teaches it: the configuration, the
-model and its optimizer, the training loop, evaluation, the figure, and `main`, which runs an experiment.
-
-An experiment script is its docstring and one call, `common.main(__file__, <what it changes>)`: see 01_base.py;
-`common.run(name, <what it changes>)` is the same from a notebook.
-It changes fields of `Config` (`lr=0.1`), and may bring its own model, optimizer, learning-rate schedule, loss or
-training step (`make_model=small_cnn`, `loss=smoothed`): see the README's "A new experiment". From a notebook,
-`record, model = common.run("my_lr01", lr=0.1)`. The machinery behind the lesson (flags, data files, run folders,
-saved weights, files written whole) is in tools/.
+model and its optimizer, the training step, one epoch and its evaluation, the training loop, the figure, and
+`run`, which runs an experiment (`main` for a script, `common.run("my_lr01", lr=0.1)` from a notebook).
+An experiment changes fields of `Config` and may bring its own model, optimizer, schedule, loss or step: see the
+README's "A new experiment". What a run records and where it writes is in tools/, below this lesson.
 """
 from __future__ import annotations
 
@@ -22,10 +18,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tools import config as flags, runs, trained
-from tools.data import INPUTS, VALIDATION, Data, load_data  # noqa: F401 (Data, load_data: notebooks and tests)
+from tools import config as flags, records, runs
+from tools.data import VALIDATION, Data, load_data  # noqa: F401 (Data, load_data: notebooks and tests)
 from tools.drawing import band, seeds_legend
-from tools.files import UserError, check_writable, pyplot
+from tools.files import UserError, check_writable, one_line_errors, pyplot
 
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -66,8 +62,7 @@ def make_optimizer(parameters, config: Config) -> torch.optim.Optimizer:
     if config.optimizer == "sgd":
         return torch.optim.SGD(parameters, lr=config.lr)
     if config.optimizer == "adam":
-        # Fused: all of Adam's arithmetic for a tensor in one kernel instead of a dozen operators, faster on
-        # the CPU (tools/bench/STEP.md). PyTorch has the fused kernel for CPU and CUDA only.
+        # Fused: Adam's arithmetic in one kernel per tensor, faster (tools/bench/STEP.md); CPU and CUDA only.
         return torch.optim.Adam(parameters, lr=config.lr, fused=parameters[0].device.type in ("cpu", "cuda"))
     raise UserError(f"unknown optimizer {config.optimizer!r}; use sgd or adam, or pass your own make_optimizer")
 
@@ -99,57 +94,15 @@ def train_step(model, optimizer, inputs, targets, loss=cross_entropy):
 
 # ---------------------------------------------------------------- training and evaluation
 
-HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "running_loss", "running_acc", "epoch_seconds",
-                "lr")
-
-
-def train(config: Config, data: Data, make_model=make_model, make_optimizer=make_optimizer,
-          make_schedule=no_schedule, loss=cross_entropy, step=train_step, on_epoch=None,
-          log=partial(print, flush=True)):
-    """Train one model from `config.seed`: the model, its optimizer and the history of every per-epoch figure.
-    After each epoch, `on_epoch(epoch, figures)` sees that epoch's figures (the search stops a trial there)."""
-    torch.set_num_threads(config.threads)
-    torch.manual_seed(config.seed)  # the one place randomness is seeded: first weights and dropout masks
-    shuffle = torch.Generator().manual_seed(config.seed)  # own stream: the same batches whatever the model draws
-    model = make_model(config).to(data.train_x.device)
-    optimizer = make_optimizer(model.parameters(), config)
-    schedule = make_schedule(optimizer, config)
-    history = {key: [] for key in HISTORY_KEYS}
-    for epoch in range(1, config.epochs + 1):
-        started = time.perf_counter()
-        lr = optimizer.param_groups[0]["lr"]  # this epoch's: a schedule changes it between epochs
-        running_loss, running_acc = train_epoch(model, optimizer, data.train_x, data.train_y, config.batch_size,
-                                                shuffle, loss, step)
-        train_loss, train_acc = evaluate(model, data.train_x, data.train_y)
-        val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
-        epoch_seconds = time.perf_counter() - started  # evaluate's .item() has waited for the device
-        if isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            schedule.step(val_loss)  # the one schedule that needs a figure: it lowers lr when val_loss stalls
-        elif schedule is not None:
-            schedule.step()
-        figures = dict(train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
-                       running_loss=running_loss, running_acc=running_acc, epoch_seconds=epoch_seconds, lr=lr)
-        if not all(map(math.isfinite, figures.values())):
-            raise UserError(f"training diverged: the loss is not finite at epoch {epoch} (lr {lr:g}); "
-                            f"try a smaller --lr")
-        for key, value in figures.items():
-            history[key].append(value)
-        log(f"epoch {epoch:3d}/{config.epochs}  train loss {train_loss:.4f} acc {train_acc:.4f}  "
-            f"val loss {val_loss:.4f} acc {val_acc:.4f}  (running {running_loss:.4f} {running_acc:.4f})  "
-            f"{epoch_seconds:.1f}s")
-        if on_epoch is not None:
-            on_epoch(epoch, figures)
-    return model, optimizer, history
+class Diverged(UserError):
+    """The loss is no longer a finite number: a setting too aggressive to train."""
 
 
 def train_epoch(model, optimizer, x, y, batch_size: int, generator: torch.Generator, loss=cross_entropy,
                 step=train_step) -> tuple[float, float]:
-    """One pass over (x, y) in a fresh random order, one `step` per batch.
-
-    Returns the mean loss and accuracy of the batches as they were trained on: the *incorrect* training
-    figures the course warns about, since dropout is on and the weights move during the epoch. They are
-    kept on purpose, to be drawn next to the correct ones (`evaluate` after the epoch).
-    """
+    """One pass over (x, y) in a fresh random order, one `step` per batch. Returns the mean loss and accuracy of
+    the batches as they were trained on: the *incorrect* training figures the course warns about (dropout on,
+    weights moving), kept on purpose to be drawn next to the correct ones (`evaluate`, after the epoch)."""
     model.train()
     order = torch.randperm(len(x), generator=generator).to(x.device)
     loss_sum = torch.zeros((), device=x.device)
@@ -166,10 +119,10 @@ def train_epoch(model, optimizer, x, y, batch_size: int, generator: torch.Genera
 
 @torch.inference_mode()
 def logits_in_chunks(model, x, chunk: int = 10_000):
-    """The model's outputs over all of x, in eval mode (no dropout), a chunk at a time to bound memory."""
+    """The model's outputs over all of x, in eval mode (no dropout), a chunk of rows at a time to bound memory."""
     model.eval()
     for start in range(0, len(x), chunk):
-        yield x[start:start + chunk], model(x[start:start + chunk])
+        yield slice(start, start + chunk), model(x[start:start + chunk])
 
 
 @torch.inference_mode()
@@ -177,13 +130,54 @@ def evaluate(model, x, y, chunk: int = 10_000) -> tuple[float, float]:
     """Mean loss and accuracy over all of (x, y), in eval mode, weights fixed: the correct figures."""
     loss_sum = torch.zeros((), device=x.device)
     correct = torch.zeros((), dtype=torch.long, device=x.device)
-    start = 0
-    for inputs, logits in logits_in_chunks(model, x, chunk):
-        targets = y[start:start + len(inputs)]
-        start += len(inputs)
-        loss_sum += F.cross_entropy(logits, targets, reduction="sum")
-        correct += (logits.argmax(1) == targets).sum()
+    for rows, logits in logits_in_chunks(model, x, chunk):
+        loss_sum += F.cross_entropy(logits, y[rows], reduction="sum")
+        correct += (logits.argmax(1) == y[rows]).sum()
     return loss_sum.item() / len(x), correct.item() / len(x)
+
+
+def train(config: Config, data: Data, make_model=make_model, make_optimizer=make_optimizer,
+          make_schedule=no_schedule, loss=cross_entropy, step=train_step, on_epoch=None,
+          log=partial(print, flush=True)):
+    """Train one model from `config.seed`: the model, its optimizer and the history of every per-epoch figure.
+    After each epoch, `on_epoch(epoch, figures)` sees that epoch's figures (the search stops a trial there)."""
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)  # the one place randomness is seeded: first weights and dropout masks
+    shuffle = torch.Generator().manual_seed(config.seed)  # own stream: the same batches whatever the model draws
+    model = make_model(config).to(data.train_x.device)
+    optimizer = make_optimizer(model.parameters(), config)
+    schedule = make_schedule(optimizer, config)
+    history = {}  # each figure's value per epoch: the record's history (tools/records.py)
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]  # this epoch's: a schedule changes it between epochs
+        running_loss, running_acc = train_epoch(model, optimizer, data.train_x, data.train_y, config.batch_size,
+                                                shuffle, loss, step)
+        train_loss, train_acc = evaluate(model, data.train_x, data.train_y)
+        val_loss, val_acc = evaluate(model, data.val_x, data.val_y)
+        epoch_seconds = time.perf_counter() - started  # evaluate's .item() has waited for the device
+        if isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            schedule.step(val_loss)  # the one schedule that needs a figure: it lowers lr when val_loss stalls
+        elif schedule is not None:
+            schedule.step()
+        figures = dict(train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
+                       running_loss=running_loss, running_acc=running_acc, epoch_seconds=epoch_seconds, lr=lr)
+        if not all(map(math.isfinite, figures.values())):
+            raise Diverged(f"training diverged: the loss is not finite at epoch {epoch} (lr {lr:g}); "
+                           f"try a smaller --lr")
+        for key, value in figures.items():
+            history.setdefault(key, []).append(value)
+        log(f"epoch {epoch:3d}/{config.epochs}  train loss {train_loss:.4f} acc {train_acc:.4f}  "
+            f"val loss {val_loss:.4f} acc {val_acc:.4f}  (running {running_loss:.4f} {running_acc:.4f})  "
+            f"{epoch_seconds:.1f}s")
+        if on_epoch is not None:
+            on_epoch(epoch, figures)
+    return model, optimizer, history
+
+
+def probabilities(model, x) -> torch.Tensor:
+    """The model's class probabilities for each image of x, in eval mode."""
+    return torch.cat([logits.softmax(1) for _, logits in logits_in_chunks(model, x)])
 
 
 def confusion_matrix(model, x, y) -> list[list[int]]:
@@ -202,28 +196,22 @@ CURVES = (  # history key prefix, legend, line style
 )
 
 
-DEFAULTS = dict(schedule="no schedule", loss=runs.describe_function(cross_entropy),
-                step=runs.describe_function(train_step))  # what the report ran: the title names only what differs
-
-
 def draw(record: dict):
-    """Loss and accuracy per epoch, three curves each, titled with what ran."""
+    """Loss and accuracy per epoch, three curves each, titled with what ran and how long."""
     runs_, config = record["runs"], record["config"]
-    optimised = record.get("loss", runs.describe_function(cross_entropy))  # records before 2026-12 lack it
-    loss_label = "cross-entropy loss" if optimised == runs.describe_function(cross_entropy) else \
-        f"cross-entropy loss (running: {optimised})"
+    loss_label = f"cross-entropy loss (running: {record['loss']})" if record["loss"] in record["differs"] else \
+        "cross-entropy loss"
     fig, axes = pyplot().subplots(1, 2, figsize=(11, 5.2), layout="constrained")
     for ax, metric, label in zip(axes, ("loss", "acc"), (loss_label, "accuracy")):
         for prefix, legend, style in CURVES:
-            legend = legend.format(VALIDATION[config.get("validation", "test")])
-            band(ax, [run["history"][f"{prefix}_{metric}"] for run in runs_], label=legend, **style)
+            band(ax, [run["history"][f"{prefix}_{metric}"] for run in runs_],
+                 label=legend.format(VALIDATION[config["validation"]]), **style)
         ax.set(xlabel="epoch", ylabel=label)
         ax.grid(alpha=0.3)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8.5,
                title=seeds_legend(len(runs_)), title_fontsize=8.5)
-    changed = [record[key] for key in ("schedule", "loss", "step") if record.get(key, DEFAULTS[key]) != DEFAULTS[key]]
     what = (f"{record['experiment']}: {record['model']} ({record['parameters']:,} parameters)",
-            ", ".join([record["optimizer"], *changed, f"batch {config['batch_size']}", INPUTS[config["inputs"]]]))
+            f"{records.what_ran(record)}; {records.how_made(record)}")
     fig.suptitle("\n".join(textwrap.fill(line, 110) for line in what), fontsize=11)  # long ones wrap, not overflow
     return fig
 
@@ -244,23 +232,24 @@ def run(name: str, make_model=make_model, make_optimizer=make_optimizer, make_sc
     print(f"{name}: {' '.join(f'{k}={v}' for k, v in config.__dict__.items())} seeds={options.seeds}")
     print(f"data: {data.source} ({len(data.train_x)} training, {len(data.val_x)} validation images, "
           f"{VALIDATION[data.validation]})", flush=True)
-    record, weights = runs.new_record(
-        name, config, options, data, dict(schedule=make_schedule, loss=loss, step=step),
-        dict(schedule=no_schedule, loss=cross_entropy, step=train_step), script), {}
+    pieces, lessons = dict(schedule=make_schedule, loss=loss, step=step), dict(schedule=no_schedule, loss=cross_entropy,
+                                                                                step=train_step)
+    record, weights = records.new_record(name, config, options, data, pieces, lessons, script), {}
     for seed in seeds:
         started = time.perf_counter()
         model, optimizer, history = train(replace(config, seed=seed), data, make_model, make_optimizer,
                                           make_schedule, loss, step)
-        runs.add_run(record, seed, time.perf_counter() - started, model, optimizer, history,
-                     confusion_matrix(model, data.val_x, data.val_y), trained.predictions(model, data))
-        weights[seed] = trained.weights_bytes(model)
+        records.add_run(record, seed, time.perf_counter() - started, model, optimizer, history,
+                        confusion_matrix(model, data.val_x, data.val_y),
+                        records.predictions(probabilities(model, data.val_x), data))
+        weights[seed] = records.weights_bytes(model)
+        print(f"{name}: seed {seed}: {records.summary(record['runs'][-1])}", flush=True)
     print(f"{name}: wrote {runs.save(record, draw(record), options.out, weights)}")
     return record, model
 
 
 def main(script: str, **keywords) -> None:
-    """`run` for an experiment script: its file name names the run, its docstring describes it, the command
-    line's flags change its settings, and a mistake ends it with one line."""
+    """`run` for a script: its file names the run, its docstring describes it, flags change it, errors are a line."""
     name = Path(script).stem
-    with flags.one_line_errors(name):
+    with one_line_errors(name):
         run(name, argv=sys.argv[1:], description=sys.modules["__main__"].__doc__, script=Path(script), **keywords)

@@ -1,10 +1,12 @@
 """A tiny made-up Fashion-MNIST written as real IDX files, so every test goes through the same loading
 code as the real data and none needs the network or the real dataset."""
+import dataclasses
 import gzip
 import importlib
 import io
 import os
 import runpy
+import shutil
 import struct
 import sys
 from contextlib import redirect_stderr, redirect_stdout
@@ -18,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402
-from tools import data as datafiles, runs  # noqa: E402
+from tools import data as datafiles, places, records  # noqa: E402
 
 TINY_TRAIN_PER_CLASS, TINY_VAL_PER_CLASS = 30, 10
 
@@ -111,10 +113,12 @@ def run_program(path_or_module: str | Path, *flags) -> tuple[int, str, str]:
 
 @pytest.fixture
 def lab(tmp_path, monkeypatch) -> Path:
-    """A lab of its own for the test: runs/, figures/ and results/ under a temporary folder, so that no test
-    writes into the project's (nor depends on what a user has run there)."""
-    monkeypatch.setattr(runs, "ROOT", tmp_path)
-    monkeypatch.setattr(runs, "RUNS", tmp_path / "runs")
+    """A lab of its own for the test: a copy of the lab's experiment scripts, and runs/, figures/ and results/
+    under a temporary folder, so that no test writes into the project's (nor depends on what a user has run there)."""
+    for script in ROOT.glob("[0-9][0-9]_*.py"):
+        shutil.copy2(script, tmp_path / script.name)  # a copy, not a link: a test may write over its own
+    monkeypatch.setattr(places, "ROOT", tmp_path)
+    monkeypatch.setattr(places, "RUNS", tmp_path / "runs")
     return tmp_path
 
 
@@ -131,3 +135,22 @@ def postgres_server():
     server = postgres.start()
     yield server
     postgres.stop(server)
+
+
+def a_record(name: str, histories: list[dict], **config) -> dict:
+    """A results record of the lab's format, every field filled as a run fills it, with these histories (one per
+    seed) and these changes of Config."""
+    shown = dict(index=[0], predicted=[0], probability=[0.9], true=[0])
+    runs = [{"seed": seed, "seconds": 30.0, "history": h,
+             "confusion": [[100 if i == j else 1 for j in range(10)] for i in range(10)],
+             "shown": shown, "mistakes": shown, "weights": {"file": f"seed={seed}.pt", "checksum": "0" * 16}}
+            for seed, h in enumerate(histories)]
+    return {"format": records.RECORD_FORMAT, "experiment": name, "script": None,
+            "config": dataclasses.asdict(dataclasses.replace(common.Config(), epochs=len(histories[0]["val_acc"]),
+                                                              **config)),
+            "changed": {}, "quick": False, "seeds": len(runs), "torch": "2", "data": {
+                "source": "made up", "train_size": 60_000, "val_size": 10_000, "validation": "test", "scaling": [0, 1]},
+            "schedule": "no schedule", "loss": "Cross-entropy, the report's loss",
+            "step": "One batch: forward, loss, backward, one optimizer step", "differs": [], "runs": runs,
+            "model": "MLP 784-128-64-10, ReLU, dropout 0.2", "parameters": 109_386, "layers": "Sequential()",
+            "optimizer": "SGD lr 0.001"}

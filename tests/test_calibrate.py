@@ -119,6 +119,29 @@ def test_calibration_md_links_its_figure_beside_it(sweep, tmp_path):
     assert link == "calibration.png" and (sweep / link).is_file()
 
 
+def test_check_fails_on_a_hand_edited_calibration_md_and_passes_on_what_draw_wrote(sweep, tmp_path):
+    """make check covers CALIBRATION.md and its figure: --draw --check writes nothing, and fails on either one
+    that is not what the cells make."""
+    shutil.copytree(write_results(tmp_path / "made"), sweep / "unit-b32" / "results")
+    assert draw(tmp_path)[0] == 0
+    written = {path: path.read_bytes() for path in sweep.glob("*.*")}
+    code, out, err = run_program("tools.calibrate", "--draw", "--check")
+    assert (code, err) == (0, "") and "are what the cells make" in out
+    document = sweep / "CALIBRATION.md"
+    document.write_text(document.read_text().replace("holds", "keeps", 1))
+    code, _, err = run_program("tools.calibrate", "--draw", "--check")
+    assert code == 1 and err.count("\n") == 1 and "CALIBRATION.md is not what their data make; run make " \
+        "calibrate" in err, err
+    assert document.read_bytes() != written[document]  # --check wrote nothing back
+    document.write_bytes(written[document])
+    json_file = sweep / "unit-b32" / "results" / "02_adam.json"
+    record = json.loads(json_file.read_text())
+    record["runs"][0]["history"]["val_acc"][-1] += 0.01
+    json_file.write_text(json.dumps(record))  # other data: the figure is stale too
+    code, _, err = run_program("tools.calibrate", "--draw", "--check")
+    assert code == 1 and "calibration.png" in err, err
+
+
 def first_seed(results, folder):
     folder.mkdir(parents=True)
     for path in results.iterdir():

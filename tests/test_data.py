@@ -162,7 +162,7 @@ def test_inputs_scaled_as_asked_with_the_training_set_s_statistics_for_both_spli
 def test_the_lesson_re_exports_the_data_it_loads():
     """common keeps Data, load_data and UserError for notebooks and the scripts: the very objects, not copies."""
     assert common.load_data is datafiles.load_data and common.Data is datafiles.Data
-    assert common.UserError is UserError and common.INPUTS is datafiles.INPUTS
+    assert common.UserError is UserError
 
 
 def test_the_data_tool_prints_the_folder_that_holds_the_files(tiny_dir):
@@ -173,4 +173,4 @@ def test_the_data_tool_prints_the_folder_that_holds_the_files(tiny_dir):
 def test_the_data_tool_refuses_a_missing_folder_in_one_line(tmp_path):
     code, stdout, stderr = run_program("tools.data", "--data-dir", tmp_path / "nowhere")
     assert code == 1 and stdout == "" and stderr.count("\n") == 1 and "Traceback" not in stderr
-    assert stderr.startswith(f"error: --data-dir names {tmp_path / 'nowhere'}, which is not a folder")
+    assert stderr.startswith(f"data: error: --data-dir names {tmp_path / 'nowhere'}, which is not a folder")

@@ -1,4 +1,4 @@
-"""The README's three example scripts, taken from its text, run as a student's copies would: saved as
+"""The example scripts of README.md and GUIDE.md, taken from their text, run as a student's copies would: saved as
 09_*.py, run with --quick, and then listed by the report."""
 import json
 import re
@@ -9,10 +9,10 @@ import torch
 
 from conftest import ROOT, run_program
 from test_report import write_results
-from tools import claims, report, runs
+from tools import claims, places, report
 
-EXAMPLES = dict(re.findall(r"Saved as\s+`(\d\d_\w+)\.py`:\n\n```python\n(.*?)```", (ROOT / "README.md").read_text(),
-                           re.DOTALL))
+EXAMPLES = dict(re.findall(r"Saved as\s+`(\d\d_\w+)\.py`:\n\n```python\n(.*?)```",
+                           (ROOT / "README.md").read_text() + (ROOT / "GUIDE.md").read_text(), re.DOTALL))
 MLP = "MLP 784-128-64-10, ReLU, dropout 0.2"
 NONE, CE, STEP = "no schedule", "Cross-entropy, the report's loss", "One batch: forward, loss, backward, one optimizer step"
 WHAT_RAN = {  # example: its model, optimizer, learning rate, schedule, loss and step, as its results must record them
@@ -41,15 +41,15 @@ def example_results(tiny_dir, tmp_path_factory):
     results = write_results(lab / "all-results")
     threads = torch.get_num_threads()  # put back after: a module's fixture is outside threads_as_they_were
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runs, "ROOT", lab)
-        patch.setattr(runs, "RUNS", lab / "runs")
+        patch.setattr(places, "ROOT", lab)
+        patch.setattr(places, "RUNS", lab / "runs")
         for name, code in EXAMPLES.items():
             (lab / f"{name}.py").write_text(code)
             status, _, err = run_program(lab / f"{name}.py", "--quick", "--data-dir", tiny_dir)
             assert status == 0, err
             folder = lab / "runs" / name / "quick,seed=0"
-            assert (folder / runs.FIGURE).read_bytes().startswith(b"\x89PNG")
-            shutil.copy(folder / runs.RESULTS, results / f"{name}.json")
+            assert (folder / places.FIGURE).read_bytes().startswith(b"\x89PNG")
+            shutil.copy(folder / places.RESULTS, results / f"{name}.json")
     torch.set_num_threads(threads)
     return results
 

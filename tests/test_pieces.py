@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 import common
 from conftest import ROOT
-from tools import data as datafiles, runs
+from tools import data as datafiles, places, runs
 
 TINY = common.Config(lr=0.1, batch_size=16, epochs=3)
 QUIET = dict(log=lambda line: None)
@@ -36,7 +36,7 @@ def test_a_schedule_that_watches_the_validation_loss_gets_it(tiny_data):
 
 def test_losses_are_recorded_by_what_they_are():
     import functools
-    from tools.runs import describe_function
+    from tools.records import describe_function
     assert describe_function(common.cross_entropy) == "Cross-entropy, the report's loss"
     assert describe_function(functools.partial(F.cross_entropy, label_smoothing=0.1)) == \
         "cross_entropy(label_smoothing=0.1)"
@@ -120,5 +120,5 @@ def test_the_readme_s_notebook_lines_run(tiny_dir, lab, monkeypatch):
     namespace = {}
     exec(NOTEBOOK.group(1), namespace)
     record = namespace["record"]
-    assert (runs.run_folder(record) / runs.RESULTS).is_file()
-    assert json.loads((runs.run_folder(record) / runs.RESULTS).read_text())["experiment"] == record["experiment"]
+    assert (runs.run_folder(record) / places.RESULTS).is_file()
+    assert json.loads((runs.run_folder(record) / places.RESULTS).read_text())["experiment"] == record["experiment"]

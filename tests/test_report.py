@@ -6,10 +6,10 @@ import shutil
 import pytest
 
 import common
-from conftest import run_program
+from conftest import a_record, run_program
 from tools import claims, report
 from tools.files import UserError, png_bytes, png_source
-from tools.runs import digest
+from tools.records import digest
 
 EPOCHS = 30
 
@@ -20,7 +20,7 @@ def history(acc_start, acc_end, loss_start, loss_end, wiggle=0.0):
     acc = [a - (wiggle if e % 2 else 0) for e, a in enumerate(step(acc_start, acc_end))]
     loss = step(loss_start, loss_end)
     return {"train_loss": loss, "train_acc": acc, "val_loss": [v + 0.02 for v in loss], "val_acc": acc,
-            "running_loss": loss, "running_acc": acc, "epoch_seconds": [1.0] * EPOCHS}
+            "running_loss": loss, "running_acc": acc, "epoch_seconds": [1.0] * EPOCHS, "lr": [0.001] * EPOCHS}
 
 
 # Final accuracies chosen per experiment and seed; the rest of each curve follows from them.
@@ -39,16 +39,10 @@ TYPICAL = {  # experiment: (final validation accuracy per seed, final training l
 def write_results(folder, typical=TYPICAL, wiggle=None):
     folder.mkdir(parents=True, exist_ok=True)
     for name, (accs, losses) in typical.items():
-        runs = []
-        for seed, (acc, loss) in enumerate(zip(accs, losses)):
-            h = history(0.6 if name == "01_base" else acc - 0.1, acc, 2.0, loss, (wiggle or {}).get(name, 0.0))
-            if name == "04_batch1000":
-                h = history(0.1, acc, 2.3, loss)
-            runs.append({"seed": seed, "seconds": 30.0, "history": h,
-                         "confusion": [[100 if i == j else 1 for j in range(10)] for i in range(10)]})
-        record = {"experiment": name, "config": {"batch_size": 1000 if name == "04_batch1000" else 32, "inputs": "unit"},
-                  "model": "MLP 784-128-64-10, ReLU, dropout 0.2", "parameters": 109_386, "optimizer": "SGD lr 0.001",
-                  "runs": runs}
+        histories = [history(0.1, acc, 2.3, loss) if name == "04_batch1000" else
+                     history(0.6 if name == "01_base" else acc - 0.1, acc, 2.0, loss, (wiggle or {}).get(name, 0.0))
+                     for acc, loss in zip(accs, losses)]
+        record = a_record(name, histories, batch_size=1000 if name == "04_batch1000" else 32)
         (folder / f"{name}.json").write_text(json.dumps(record))
     return folder
 
@@ -190,8 +184,8 @@ def test_check_names_a_figure_drawn_from_other_numbers_and_the_report_redraws_it
 
 def named(err):
     """The files a failed --check names."""
-    assert err.startswith("report: ") and " not what `make report` writes from " in err
-    return err.removeprefix("report: ").split(" is not ")[0].split(" are not ")[0].split(", ")
+    assert err.startswith("report: error: ") and " not what their data make; run make report" in err
+    return err.removeprefix("report: error: ").split(" is not ")[0].split(" are not ")[0].split(", ")
 
 
 def test_check_names_what_a_changed_results_file_changes_and_the_report_remakes_them(copied):
@@ -265,8 +259,8 @@ def test_the_claims_read_runs_of_exactly_the_report_s_epochs_and_an_added_experi
     assert row.startswith(f"| 09_cnn | Unflatten, Conv2d 1→16 3x3, ReLU; SGD lr 0.001, batch 32 | {at_3} | ")
     path = folder / "05_lr01.json"
     path.write_text(lasting(path.read_text(), 31))
-    with pytest.raises(UserError, match=f"^{path} has a run of 31 epochs, and the report's claims read runs of "
-                                        r"exactly 30; remake it with make all \(or: python 05_lr01.py --seeds 3\)$"):
+    with pytest.raises(UserError, match=f"^{path} has a run of 31 epochs, where exactly 30 "
+                                        r"are read; remake it with make all \(or: python 05_lr01.py --seeds 3\)$"):
         claims.load(folder)
 
 
@@ -278,7 +272,7 @@ def test_the_claims_read_runs_of_exactly_the_report_s_epochs_and_an_added_experi
     (lambda text: text.replace('"val_acc"', '"val_accuracy"'), "has a run whose history lacks val_acc"),
     (lambda text: json.dumps(dict(json.loads(text), runs=[dict(run, history={k: v[:10] for k, v in run["history"].items()})
                                                          for run in json.loads(text)["runs"]])),
-     "has a run of 10 epochs, and the report's claims read runs of exactly 30"),
+     "has a run of 10 epochs, where exactly 30 are read"),
 ])
 def test_a_damaged_results_file_is_named_with_what_is_wrong_and_how_to_remake_it(tmp_path, damage, problem):
     folder = write_results(tmp_path / "results")

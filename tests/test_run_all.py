@@ -1,6 +1,7 @@
 """tools/run_all.py, the parallel runner behind make all: same numbers whatever the workers, the longest runs first,
 progress with the time to go, and nothing half-done. The first and the last tests start whole processes: the
 process boundary (workers, signals) is what they test."""
+import argparse
 import json
 import os
 import re
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_program
-from tools import run_all, runs
+from tools import places, run_all
 
 
 def run(*command, timeout=300):
@@ -30,21 +31,18 @@ def numbers(path):
 
 
 def test_the_same_numbers_alone_or_beside_others_whatever_the_workers(tiny_dir, tmp_path):
-    flags = ["--seeds", "2", "--quick", "--data-dir", tiny_dir, "--device", "cpu"]
-    alone = [run(ROOT / f"{name}.py", *flags, "--out", tmp_path / "alone" / name) for name in ("01_base", "02_adam")]
-    one = run("-m", "tools.run_all", "01_base", "02_adam", *flags, "--jobs", "1", "--out", tmp_path / "one")
-    two = run("-m", "tools.run_all", "01_base", "02_adam", *flags, "--jobs", "2", "--out", tmp_path / "two")
-    assert all(done.returncode == 0 for done in alone + [one, two]), [d.stderr for d in alone + [one, two]]
-    for name in ("01_base", "02_adam"):
-        path = f"results/{name}.json"
-        assert numbers(tmp_path / "alone" / name / runs.RESULTS) == numbers(tmp_path / "one" / path) \
-            == numbers(tmp_path / "two" / path)
-        assert (tmp_path / "two" / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+    """Three seeds of one experiment in one process, one after another; then as run_all's separate processes, two at
+    once: the same numbers."""
+    flags = ["--seeds", "3", "--quick", "--data-dir", tiny_dir, "--device", "cpu"]
+    alone = run(ROOT / "02_adam.py", *flags, "--out", tmp_path / "alone")
+    two = run("-m", "tools.run_all", "02_adam", *flags, "--jobs", "2", "--out", tmp_path / "two")
+    assert alone.returncode == two.returncode == 0, (alone.stderr, two.stderr)
+    assert numbers(tmp_path / "alone" / places.RESULTS) == numbers(tmp_path / "two" / "results" / "02_adam.json")
+    assert (tmp_path / "two" / "figures" / "02_adam.png").read_bytes().startswith(b"\x89PNG")
     progress = [line for line in two.stdout.splitlines() if line.startswith("[")]
-    assert len(progress) == 4 and progress[-1].startswith("[4/4 done, ")
-    assert all(re.match(r"\[\d/4 done, \d+s, about (\d+s|\d+ min) to go\] ", line) for line in progress[:-1]), progress
-    assert sorted(os.listdir(tmp_path / "two" / "logs")) == sorted(
-        f"{name}-seed{seed}.log" for name in ("01_base", "02_adam") for seed in (0, 1))
+    assert len(progress) == 3 and progress[-1].startswith("[3/3 done, ")
+    assert all(re.match(r"\[\d/3 done, \d+s, about (\d+s|\d+ min) to go\] ", line) for line in progress[:-1]), progress
+    assert sorted(os.listdir(tmp_path / "two" / "logs")) == [f"02_adam-seed{seed}.log" for seed in (0, 1, 2)]
 
 
 def test_the_longest_runs_start_first(monkeypatch):
@@ -89,7 +87,7 @@ def touch(path, when):
 
 def test_an_experiment_is_out_of_date_when_an_output_is_missing_or_older_than_its_sources(lab):
     newest_source = max((ROOT / f).stat().st_mtime for f in ("01_base.py", "common.py"))
-    figure, results = runs.lab_files("01_base")
+    figure, results = places.lab_files("01_base")
     touch(figure, newest_source + 10)
     touch(results, newest_source + 10)
     assert not run_all.out_of_date("01_base", [0, 1, 2])
@@ -99,8 +97,8 @@ def test_an_experiment_is_out_of_date_when_an_output_is_missing_or_older_than_it
     touch(results, newest_source - 10)
     assert run_all.out_of_date("01_base", [0, 1, 2])
     one_seed = lab / "runs" / "01_base" / "seed=0"
-    touch(one_seed / runs.FIGURE, newest_source + 10)
-    touch(one_seed / runs.RESULTS, newest_source + 10)
+    touch(one_seed / places.FIGURE, newest_source + 10)
+    touch(one_seed / places.RESULTS, newest_source + 10)
     assert not run_all.out_of_date("01_base", [0])
 
 
@@ -119,17 +117,17 @@ def test_seeds_added_later_make_the_record_all_seeds_at_once_make(tiny_dir, tmp_
     first = json.loads((out / "results" / "01_base.json").read_text())
     assert run_all.run([run_all.Run("01_base", 1, out, flags)], 1, tmp_path / "scratch1",
                        earlier={("01_base", out): [first]}) is None
-    assert numbers(out / "results" / "01_base.json") == numbers(tmp_path / "at_once" / runs.RESULTS)
+    assert numbers(out / "results" / "01_base.json") == numbers(tmp_path / "at_once" / places.RESULTS)
 
 
 def test_one_seed_of_the_lab_goes_to_its_run_s_folder_and_leaves_the_lab_s_files(tiny_dir, tmp_path, lab,
                                                                                 monkeypatch):
     """make all SEEDS=1: each experiment's one-seed record in runs/NAME/seed=0/, figures/ and results/ untouched;
     the lab's own seeds (and the whole data set, here the tiny one) write there too."""
-    monkeypatch.setattr(runs, "FULL_DATA", dict(train_size=300, val_size=100))
+    monkeypatch.setattr(places, "FULL_DATA", dict(train_size=300, val_size=100))
     flags = ("--data-dir", str(tiny_dir), "--epochs", "1")
     assert run_all.run([run_all.Run("01_base", 0, None, flags)], 1, tmp_path / "scratch") is None
-    assert (lab / "runs" / "01_base" / "epochs=1,seed=0" / runs.RESULTS).is_file()
+    assert (lab / "runs" / "01_base" / "epochs=1,seed=0" / places.RESULTS).is_file()
     assert not (lab / "results").exists() and not (lab / "figures").exists()
 
 
@@ -170,3 +168,15 @@ def test_kill_stops_the_trainings_it_started_and_says_so(tiny_dir, tmp_path):
         for pid in trainings:
             if alive(pid):
                 os.kill(pid, 15)
+
+
+def test_the_scripts_flags_keep_their_values_and_the_names_stay_names():
+    """`run_all --epochs 3 01_base` once took 3 for an experiment's name ("no experiment named 3")."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("names", nargs="*")
+    parser.add_argument("--seeds", type=int)
+    parser.add_argument("--force", action="store_true")
+    ours, theirs = run_all.split_flags(parser, ["--force", "--epochs", "3", "--hidden", "512", "256", "01_base",
+                                                "--seeds", "1", "--lr=0.1", "--quick", "02_adam"])
+    assert ours == ["--force", "01_base", "--seeds", "1", "02_adam"]
+    assert theirs == ["--epochs", "3", "--hidden", "512", "256", "--lr=0.1", "--quick"]

@@ -10,7 +10,7 @@ import pytest
 
 import common
 from conftest import ROOT, run_program
-from tools import claims, files, runs
+from tools import claims, files, places, records, runs
 
 SCRIPTS = list(claims.REPORT_EXPERIMENTS)  # a student's own NN_*.py are `make mine`'s, not the lab's tests
 BASE = dict(optimizer="sgd", lr=0.001, batch_size=32, hidden=[128, 64], dropout=0.2, epochs=30, inputs="unit", seed=0,
@@ -28,11 +28,11 @@ def script(name):
 
 
 def read(folder):
-    return json.loads((folder / runs.RESULTS).read_text())
+    return json.loads((folder / places.RESULTS).read_text())
 
 
 def test_every_experiment_of_the_report_has_its_script():
-    assert set(CHANGES) == set(SCRIPTS) and set(SCRIPTS) <= set(runs.experiment_names())
+    assert set(CHANGES) == set(SCRIPTS) and set(SCRIPTS) <= set(places.experiment_names())
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -41,7 +41,7 @@ def test_each_script_runs_quick_into_a_folder_of_its_own_and_records_what_ran(na
     assert code == 0, err
     folder = lab / "runs" / name / "quick,seed=0"
     assert out.strip().splitlines()[-1] == f"{name}: wrote {folder}/ (figure.png, results.json, seed=0.pt)"
-    assert (folder / runs.FIGURE).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert (folder / places.FIGURE).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     record = read(folder)
     assert record["experiment"] == name and record["changed"] == {} and record["quick"] is True
     assert record["config"] == {**BASE, **CHANGES[name], "epochs": 2}
@@ -49,7 +49,7 @@ def test_each_script_runs_quick_into_a_folder_of_its_own_and_records_what_ran(na
     assert record["model"].startswith(f"MLP 784-{hidden}-10, ReLU")
     assert record["optimizer"] == f"{'Adam' if 'adam' in name else 'SGD'} lr {record['config']['lr']:g}"
     [run] = record["runs"]
-    assert run["seed"] == 0 and set(run["history"]) == set(common.HISTORY_KEYS)
+    assert run["seed"] == 0 and set(run["history"]) == set(records.HISTORY_KEYS)
     assert all(len(curve) == 2 for curve in run["history"].values())
     assert not (lab / "figures").exists() and not (lab / "results").exists()
     assert not list(lab.rglob(".*.tmp")), "a temporary file was left behind"
@@ -67,32 +67,32 @@ def test_each_script_runs_quick_into_a_folder_of_its_own_and_records_what_ran(na
 def test_a_run_s_folder_is_named_after_what_it_changes_and_the_lab_s_files_stay(flags, folder, tiny_dir, lab,
                                                                                monkeypatch):
     monkeypatch.setattr(common.Config, "epochs", 3)  # the lab's 30 epochs, shortened for the tiny data
-    for path, content in zip(runs.lab_files("02_adam"), (b"the lab's figure", b"the lab's results")):
+    for path, content in zip(places.lab_files("02_adam"), (b"the lab's figure", b"the lab's results")):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
     code, out, err = run_program(script("02_adam"), *flags, "--data-dir", tiny_dir)
     assert code == 0, err
     weights = "".join(f", seed={seed}.pt" for seed in range(3 if "seeds" in folder else 1))
     assert out.strip().splitlines()[-1] == f"02_adam: wrote {lab / 'runs' / '02_adam' / folder}/ (figure.png, results.json{weights})"
-    assert [p.read_bytes() for p in runs.lab_files("02_adam")] == [b"the lab's figure", b"the lab's results"]
+    assert [p.read_bytes() for p in places.lab_files("02_adam")] == [b"the lab's figure", b"the lab's results"]
 
 
 def test_the_lab_s_own_record_also_updates_the_lab_s_figure_and_results(tiny_dir, lab, monkeypatch):
     """The script's own settings over the lab's seeds on the whole data set: what make all makes, so it may write
     there. The tiny data stands for the whole set here."""
-    monkeypatch.setattr(runs, "FULL_DATA", dict(train_size=300, val_size=100))
+    monkeypatch.setattr(places, "FULL_DATA", dict(train_size=300, val_size=100))
     monkeypatch.setattr(common.Config, "epochs", 3)  # as if 3 were the script's own epochs
     (lab / "03_no_dropout.py").write_text("")  # the test's lab has this experiment (its files go to the lab's)
     code, out, err = run_program(script("03_no_dropout"), "--seeds", "3", "--data-dir", tiny_dir)
     assert code == 0, err
-    figure, results = runs.lab_files("03_no_dropout")
+    figure, results = places.lab_files("03_no_dropout")
     folder = lab / "runs" / "03_no_dropout" / "seeds=0-2"
     assert out.strip().splitlines()[-1] == (f"03_no_dropout: wrote {folder}/ (figure.png, results.json, seed=0.pt, "
                                             f"seed=1.pt, seed=2.pt), and the "
                                             f"lab's {figure} and {results}")
-    assert results.read_bytes() == (folder / runs.RESULTS).read_bytes()
-    assert figure.read_bytes() == (folder / runs.FIGURE).read_bytes()
-    assert files.png_source(figure) == runs.digest(results.read_bytes())  # make check's tie of figure to record
+    assert results.read_bytes() == (folder / places.RESULTS).read_bytes()
+    assert figure.read_bytes() == (folder / places.FIGURE).read_bytes()
+    assert files.png_source(figure) == records.digest(results.read_bytes())  # make check's tie of figure to record
     code, _, err = run_program(script("03_no_dropout"), "--seeds", "3", "--seed", "1", "--data-dir", tiny_dir)
     assert code == 0 and json.loads(results.read_text())["runs"][0]["seed"] == 0  # seeds 1-3 are not the lab's
 
@@ -207,7 +207,7 @@ def test_several_seeds_are_distinct_runs_in_one_results_file(tiny_dir, lab):
 
 
 def old_outputs(folder):
-    made = {folder / runs.FIGURE: b"the old figure", folder / runs.RESULTS: b"old results"}
+    made = {folder / places.FIGURE: b"the old figure", folder / places.RESULTS: b"old results"}
     for path, content in made.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)

@@ -12,13 +12,14 @@ import pytest
 
 import common
 from conftest import ROOT, run_program, write_dataset
-from tools import search, search_report
+from tools import places
+from tools.search import cli, followups, report as search_report, space, study as studies
 
 
 @pytest.fixture
 def searches(tmp_path, monkeypatch):
     """Studies of the test's own, not the lab's tools/searches/, nor a server a user's SEARCH_STORAGE names."""
-    monkeypatch.setattr(search, "FOLDER", tmp_path / "searches")
+    monkeypatch.setattr(studies, "FOLDER", tmp_path / "searches")
     monkeypatch.delenv("SEARCH_STORAGE", raising=False)
     return tmp_path / "searches"
 
@@ -45,25 +46,25 @@ def no_test_set(tmp_path_factory):
                  "dropout, inputs"),
 ])
 def test_a_bad_range_is_one_line_before_anything_runs(text, message, searches):
-    code, out, err = run_program("tools.search", "--range", text)
+    code, out, err = run_program("tools.search.cli", "--range", text)
     assert (code, err) == (2, f"search: error: {message}\n")
     assert not searches.exists()
 
 
 def test_ranges_are_read_as_config_s_fields():
-    assert search.parse_range("lr=1e-4:0.3:log", common.Config()) == search.Range("lr", 1e-4, 0.3, True,
+    assert space.parse_range("lr=1e-4:0.3:log", common.Config()) == space.Range("lr", 1e-4, 0.3, True,
                                                                                     text="lr=1e-4:0.3:log")
-    assert search.parse_range("batch_size=16,32", common.Config()).choices == (16, 32)
-    assert search.parse_range("hidden=128x64,512", common.Config()).choices == ((128, 64), (512,))
-    hidden = search.parse_range("hidden=1:3x32:1024", common.Config())
+    assert space.parse_range("batch_size=16,32", common.Config()).choices == (16, 32)
+    assert space.parse_range("hidden=128x64,512", common.Config()).choices == ((128, 64), (512,))
+    hidden = space.parse_range("hidden=1:3x32:1024", common.Config())
     assert (hidden.layers, hidden.low, hidden.high, hidden.log) == ((1, 3), 32, 1024, True)
-    assert search.changes_of({"layers": 2, "width1": 300, "width2": 40, "lr": 0.1}) == {"lr": 0.1, "hidden": (300, 40)}
+    assert space.changes_of({"layers": 2, "width1": 300, "width2": 40, "lr": 0.1}) == {"lr": 0.1, "hidden": (300, 40)}
 
 
 def test_a_new_study_of_the_default_space_starts_from_the_report_s_experiments(searches):
-    setup = search.configure(search.parser().parse_args(["--study", "fresh"]))
-    waiting = search.open_study(setup, create=True).trials
-    assert [t.user_attrs["report"] for t in waiting] == list(search.REPORT_TRIALS)
+    setup = studies.configure(cli.parser().parse_args(["--study", "fresh"]))
+    waiting = studies.open_study(setup, create=True).trials
+    assert [t.user_attrs["report"] for t in waiting] == list(space.REPORT_TRIALS)
     assert all(t.state.name == "WAITING" for t in waiting)
     fixed = [t.system_attrs["fixed_params"] for t in waiting]
     assert fixed[5] == {"optimizer": "adam", "lr": 0.1, "batch_size": 32, "layers": 2, "width1": 512, "width2": 256,
@@ -80,7 +81,7 @@ def study_of(folder, name):
 
 
 def test_two_workers_share_one_study_and_never_read_the_test_set(searches, no_test_set, capfd):
-    code, out, err = run_program("tools.search", "--trials", 6, "--epochs", 60, "--workers", 2, "--study", "s",
+    code, out, err = run_program("tools.search.cli", "--trials", 6, "--epochs", 60, "--workers", 2, "--study", "s",
                                  "--data-dir", no_test_set)
     assert code == 0, err
     # a trial asked for in the instant the study filled is given back, marked: the search's only extra trial
@@ -92,29 +93,29 @@ def test_two_workers_share_one_study_and_never_read_the_test_set(searches, no_te
     assert [json.loads(line)["number"] for line in lines] == sorted(t.number for t in trials)
     workers_said = capfd.readouterr().out  # the workers are processes: they write to the file descriptor
     assert sum(line.startswith("trial ") for line in workers_said.splitlines()) == 6
-    code, out, err = run_program("tools.search", "--trials", 6, "--epochs", 60, "--study", "s", "--data-dir",
+    code, out, err = run_program("tools.search.cli", "--trials", 6, "--epochs", 60, "--study", "s", "--data-dir",
                                  no_test_set)
     assert code == 0 and "6 finished, 0 failed; 0 to go" in out
     assert len([t for t in study_of(searches, "s").trials if t.state.name in ("COMPLETE", "PRUNED")]) == 6
     check = ("--report", "--check", "--study", "s")
-    assert run_program("tools.search", *check)[0] == 0
+    assert run_program("tools.search.cli", *check)[0] == 0
     document = searches / "s" / search_report.DOCUMENT
     document.write_text(document.read_text() + "A number typed by hand: 0.99\n")
-    code, _, err = run_program("tools.search", *check)
-    assert code == 1 and "SEARCH.md is not what the study makes" in err
+    code, _, err = run_program("tools.search.cli", *check)
+    assert code == 1 and "SEARCH.md is not what their data make; run python -m tools.search --report" in err
 
 
 def test_another_space_under_the_same_name_and_a_damaged_file_are_one_line(searches, tiny_dir):
-    code, _, err = run_program("tools.search", "--trials", 1, "--epochs", 1, "--workers", 1, "--study", "s",
+    code, _, err = run_program("tools.search.cli", "--trials", 1, "--epochs", 1, "--workers", 1, "--study", "s",
                                "--range", "lr=0.01:0.1", "--data-dir", tiny_dir)
     assert code == 0, err
-    code, _, err = run_program("tools.search", "--trials", 2, "--epochs", 1, "--study", "s", "--range", "lr=0.01:0.2")
+    code, _, err = run_program("tools.search.cli", "--trials", 2, "--epochs", 1, "--study", "s", "--range", "lr=0.01:0.2")
     assert code == 1 and err.count("\n") == 1
     assert "was made with space ['lr=0.01:0.1'] (asked: ['lr=0.01:0.2'])" in err
     journal = searches / "s" / "study.journal"
     damaged = journal.read_bytes().replace(b'"op_code"', b'"op_c\x00de', 1)
     journal.write_bytes(damaged)
-    code, _, err = run_program("tools.search", "--trials", 2, "--epochs", 1, "--study", "s", "--range", "lr=0.01:0.1")
+    code, _, err = run_program("tools.search.cli", "--trials", 2, "--epochs", 1, "--study", "s", "--range", "lr=0.01:0.1")
     assert code == 1 and err.count("\n") == 1 and "study.journal is damaged (line 1 is not a journal entry)" in err
     assert journal.read_bytes() == damaged  # refused before anything was written to it
 
@@ -147,8 +148,8 @@ def search_process(study, trials, data, folder, workers=1, extra=(), env=None):
             *LONG_TRIALS, *extra]
     # Ctrl-C as from a terminal, even where the test runner was started with SIGINT ignored (make test &)
     code = (f"import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            f"from pathlib import Path; from tools import search; search.FOLDER = Path({str(folder)!r}); "
-            f"sys.argv = {argv!r}; search.main()")
+            f"from pathlib import Path; from tools.search import cli, study; study.FOLDER = Path({str(folder)!r}); "
+            f"sys.argv = {argv!r}; cli.main()")
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
@@ -190,15 +191,49 @@ def test_ctrl_c_ends_the_running_trial_failed_and_says_the_same_command_goes_on(
 
 def test_the_best_setting_becomes_an_experiment_of_the_lab_s_form(searches, tiny_dir, lab, monkeypatch):
     shutil.copy(ROOT / "01_base.py", lab / "01_base.py")
-    code, _, err = run_program("tools.search", "--trials", 3, "--epochs", 1, "--workers", 1, "--study", "01_base",
+    code, _, err = run_program("tools.search.cli", "--trials", 3, "--epochs", 1, "--workers", 1, "--study", "01_base",
                                "--range", "lr=0.01:0.1:log", "--range", "batch_size=16,32", "--data-dir", tiny_dir)
     assert code == 0, err
-    setup = search.as_made(search.configure(search.parser().parse_args(["--study", "01_base"])))  # as --final
-    study = search.open_study(setup)
-    text = search_report.script_text(setup, study)
-    best = search.changes_of(study.best_trial.params)
+    setup = studies.as_made(studies.configure(cli.parser().parse_args(["--study", "01_base"])))  # as --final
+    study = studies.open_study(setup)
+    text = followups.script_text(setup, study)
+    best = space.changes_of(study.best_trial.params)
     lr = float(f"{best['lr']:.3g}")
     assert f"common.main(__file__, lr={lr!r}, batch_size={best['batch_size']!r})" in text
     namespace = {}
     exec(compile(text, "09_searched.py", "exec"), namespace)  # it is Python, and its docstring says what it found
     assert "held-out accuracy" in namespace["__doc__"]
+
+
+SHORT = '''"""A student's shorter base: lr 0.01, 5 epochs."""
+import common
+
+if __name__ == "__main__":
+    common.main(__file__, epochs=5, lr=0.01, threads=2)
+'''
+
+
+def test_a_script_that_sets_what_the_search_fixes_is_searched_then_finalised_and_ablated(searches, tiny_dir, lab,
+                                                                                          monkeypatch):
+    """A script may set epochs, threads, device or validation itself: the search's trials fix them over the
+    script's own (they once met them twice: "got multiple values for keyword argument 'epochs'"), and --final and
+    --ablation build on the same reading of the script."""
+    (lab / "09_short.py").write_text(SHORT)
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(tiny_dir))  # for the trainings --final and --ablation start
+    monkeypatch.setattr(places, "LAB_SEEDS", (0,))  # --final's seeds: one is enough to show it trains
+    search = ("--experiment", "09_short", "--trials", 1, "--epochs", 1, "--workers", 1, "--range", "lr=1e-3:1e-1:log")
+    code, out, err = run_program("tools.search.cli", *search)
+    assert code == 0, err
+    [trial] = study_of(searches, "09_short").trials
+    assert trial.state.name == "COMPLETE" and trial.user_attrs["epochs"] == 1
+    code, out, err = run_program("tools.search.cli", "--experiment", "09_short", "--final")
+    assert code == 0, err
+    written = (lab / "09_short_searched.py").read_text()
+    assert "epochs=5" in written and "threads=2" in written and "here trained as every experiment is: 5 epochs" in written
+    final = json.loads((lab / "runs" / "09_short_searched" / "seed=0" / "results.json").read_text())
+    assert [len(run["history"]["val_acc"]) for run in final["runs"]] == [5]
+    code, out, err = run_program("tools.search.cli", "--experiment", "09_short", "--ablation")
+    assert code == 0, err
+    ablated = {path.parent.parent.name for path in (searches / "09_short" / "ablation").glob("*/results/*.json")}
+    assert ablated == {"best", "lr"}  # lr was the one knob: putting all back is putting it back
+    assert "| lr back to 0.01 |" in (searches / "09_short" / search_report.DOCUMENT).read_text()

@@ -11,12 +11,12 @@ import pytest
 from tools import postgres
 from conftest import run_program
 from test_search import LONG_TRIALS, search_process, study_of, wait_for_running
-from tools import search
+from tools.search import cli, study as search_study
 
 
 @pytest.fixture
 def searches(tmp_path, monkeypatch):
-    monkeypatch.setattr(search, "FOLDER", tmp_path / "searches")
+    monkeypatch.setattr(search_study, "FOLDER", tmp_path / "searches")
     monkeypatch.delenv("SEARCH_STORAGE", raising=False)
     return tmp_path / "searches"
 
@@ -49,8 +49,8 @@ def outcome(trials):
 def test_two_machines_share_one_study_and_run_each_trial_once(postgres_server, password, searches, tiny_dir):
     """Two commands of one worker each, as two machines would run them; the first made the study a moment before."""
     storage = ("--storage", postgres_server.url())
-    setup = search.configure(search.parser().parse_args(["--study", "shared", *storage, *LONG_TRIALS]))
-    search.open_study(setup, create=True)
+    setup = search_study.configure(cli.parser().parse_args(["--study", "shared", *storage, *LONG_TRIALS]))
+    search_study.open_study(setup, create=True)
     first, second = (search_process("shared", 4, tiny_dir, searches, extra=storage) for _ in range(2))
     for process in (first, second):
         out, err = process.communicate(timeout=180)
@@ -67,11 +67,11 @@ def test_enqueued_settings_end_the_same_on_the_server_and_in_the_file(postgres_s
     for storage in (postgres_server.url(), None):
         args = ["--study", "same", "--trials", "3", "--epochs", "3", "--workers", "1", "--range", "lr=0.001:0.5:log",
                 "--data-dir", str(tiny_dir)] + (["--storage", storage] if storage else [])
-        setup = search.configure(search.parser().parse_args(args))
-        study = search.open_study(setup, create=True)
+        setup = search_study.configure(cli.parser().parse_args(args))
+        study = search_study.open_study(setup, create=True)
         for lr in (0.003, 0.03, 0.3):
             study.enqueue_trial({"lr": lr})
-        code, _, err = run_program("tools.search", *args)
+        code, _, err = run_program("tools.search.cli", *args)
         assert code == 0, err
     on_server = outcome(server_study(postgres_server, "same").trials)
     assert on_server == outcome(study_of(searches, "same").trials)
@@ -92,9 +92,9 @@ def test_a_machine_that_dies_mid_trial_leaves_no_trial_running_past_its_heartbea
     os.killpg(dying.pid, signal.SIGKILL)  # the command and its worker, as a machine switched off
     dying.communicate()
     killed = datetime.datetime.now()
-    setup = search.configure(search.parser().parse_args(["--study", "dies", "--storage", postgres_server.url(),
+    setup = search_study.configure(cli.parser().parse_args(["--study", "dies", "--storage", postgres_server.url(),
                                                          "--heartbeat", str(beat), *LONG_TRIALS]))
-    study = search.open_study(setup)
+    study = search_study.open_study(setup)
     while study.trials[running.number].state.name == "RUNNING":
         assert (datetime.datetime.now() - killed).total_seconds() < 10 * beat, "still running"
         optuna.storages.fail_stale_trials(study)
@@ -115,7 +115,7 @@ def test_what_goes_wrong_with_the_server_is_one_line_without_the_password(case, 
     monkeypatch.setenv("PGPASSWORD", "wrong secret" if case == "wrong password" else postgres.PASSWORD)
     url = {"wrong password": postgres_server.url(), "unreachable host": postgres_server.url(port=postgres.free_port()),
            "no such database": postgres_server.url(database="nothere")}[case]
-    code, out, err = run_program("tools.search", "--storage", url, "--trials", "1")
+    code, out, err = run_program("tools.search.cli", "--storage", url, "--trials", "1")
     said = {"wrong password": "refused user 'lab': wrong or missing password",
             "unreachable host": "cannot reach a PostgreSQL server at 127.0.0.1:",
             "no such database": "has no database 'nothere'"}[case]

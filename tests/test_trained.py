@@ -7,7 +7,7 @@ import torch
 import common
 from conftest import ROOT, run_program
 from test_examples import EXAMPLES
-from tools import config as flags, data as datafiles, predict, report, runs, trained
+from tools import compare, config as flags, data as datafiles, places, predict, records, report, runs, trained
 from tools.files import UserError
 
 
@@ -15,7 +15,7 @@ def quick_run(lab, tiny_dir, name="08_final_sgd", *flags_):
     code, out, err = run_program(ROOT / f"{name}.py", "--quick", "--data-dir", tiny_dir, *flags_)
     assert code == 0, err
     folder = next(iter((lab / "runs" / name).glob("*quick*")))
-    return folder, json.loads((folder / runs.RESULTS).read_text())
+    return folder, json.loads((folder / places.RESULTS).read_text())
 
 
 @pytest.mark.parametrize("extra", [(), ("--inputs", "standard", "--validation", "heldout")])
@@ -35,7 +35,7 @@ def test_a_student_s_own_model_is_rebuilt_by_the_script_s_make_model(tiny_dir, l
     (lab / "09_cnn.py").write_text(EXAMPLES["09_cnn"])
     code, _, err = run_program(lab / "09_cnn.py", "--quick", "--data-dir", tiny_dir)
     assert code == 0, err
-    record = json.loads((lab / "runs" / "09_cnn" / "quick,seed=0" / runs.RESULTS).read_text())
+    record = json.loads((lab / "runs" / "09_cnn" / "quick,seed=0" / places.RESULTS).read_text())
     loaded = trained.load("09_cnn")
     assert isinstance(loaded.model[1], torch.nn.Conv2d)
     data = common.load_data(str(tiny_dir), sizes=(flags.QUICK["train_size"], flags.QUICK["val_size"]))
@@ -54,11 +54,11 @@ def test_weights_that_are_not_the_record_s_are_refused(tiny_dir, lab):
 
 def test_the_checksum_is_of_the_tensors_not_of_the_file_s_bytes():
     state = {"w": torch.arange(6.0).reshape(2, 3), "b": torch.zeros(2)}
-    assert trained.checksum(state) == trained.checksum({k: v.clone() for k, v in state.items()})
-    assert trained.checksum(state) != trained.checksum({"w": state["w"], "b": torch.ones(2)})
+    assert records.checksum(state) == records.checksum({k: v.clone() for k, v in state.items()})
+    assert records.checksum(state) != records.checksum({"w": state["w"], "b": torch.ones(2)})
     with_batch_norm = torch.nn.Sequential(torch.nn.Linear(784, 8), torch.nn.BatchNorm1d(8)).state_dict()
     assert with_batch_norm["1.num_batches_tracked"].dim() == 0  # a 0-d tensor, which has no byte view
-    assert len(trained.checksum(with_batch_norm)) == 16
+    assert len(records.checksum(with_batch_norm)) == 16
 
 
 def test_a_damaged_weights_file_or_a_model_changed_since_is_one_line(tiny_dir, lab):
@@ -85,10 +85,10 @@ def test_every_run_records_its_first_images_predictions_and_its_most_confident_m
     _, record = quick_run(lab, tiny_dir, "01_base")
     run = record["runs"][0]
     shown, mistakes = run["shown"], run["mistakes"]
-    assert shown["index"] == list(range(trained.SHOWN))
+    assert shown["index"] == list(range(records.SHOWN))
     confusion = torch.tensor(run["confusion"])
     wrong = confusion.sum().item() - confusion.trace().item()
-    assert len(mistakes["index"]) == min(trained.MISTAKES, wrong) > 0
+    assert len(mistakes["index"]) == min(records.MISTAKES, wrong) > 0
     assert all(p != t for p, t in zip(mistakes["predicted"], mistakes["true"]))
     assert mistakes["probability"] == sorted(mistakes["probability"], reverse=True)
     test_y = datafiles.load_split(*(datafiles.find_files(tiny_dir)[n] for n in datafiles.SPLIT_FILES["val"]))[1]
@@ -98,7 +98,7 @@ def test_every_run_records_its_first_images_predictions_and_its_most_confident_m
 def test_the_report_draws_predictions_and_mistakes_of_a_record_that_has_them(tiny_dir, lab, tmp_path):
     _, record = quick_run(lab, tiny_dir, "01_base")
     for which in report.GRIDS:
-        images = trained.recorded_images(record, which, str(tiny_dir))
+        images = report.recorded_images(record, which, str(tiny_dir))
         fig = report.image_grid(record, which, images, common.CLASSES)
         titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
         said = record["runs"][0][which]
@@ -151,31 +151,23 @@ def test_compare_draws_two_experiments_on_one_pair_of_axes(tiny_dir, lab, tmp_pa
     code, out, err = run_program("tools.compare", "01_base", "05_lr01", "--out", tmp_path / "c.png")
     assert code == 0, err
     assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
-    from tools import compare
-    fig = compare.compare([compare.find_record(name) for name in ("01_base", "05_lr01")])
+    assert out.count("2 epochs, 1 seed; QUICK RUN, 300 training images: not a result") == 2, out
+    fig = compare.compare([(runs.label(found), records.read(found)) for found in map(runs.find, ("01_base", "05_lr01"))])
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert [label.split(":")[0] for label in labels] == ["01_base/quick,seed=0", "05_lr01/quick,seed=0"]
     code, _, err = run_program("tools.compare", "01_base", "09_nothing")
     assert code == 1 and "09_nothing" in err and err.count("\n") == 1
 
 
-def test_records_from_before_weights_and_predictions_are_still_read_drawn_and_compared(tiny_dir, lab, tmp_path):
-    """A record as the lab wrote them before 2026-12: no lr curve, schedule, loss, step, predictions, weights."""
+def test_a_record_of_another_format_is_refused_in_one_line_by_what_reads_it(tiny_dir, lab):
+    """One record format: a record without this format's version (as the lab wrote them before 2026-12) is named,
+    with what to do, by every reader, never read half-way."""
     folder, record = quick_run(lab, tiny_dir, "01_base")
-    for key in ("schedule", "loss", "step"):
-        del record[key]
-    for key in ("validation", "scaling"):
-        del record["data"][key]
-    del record["config"]["validation"]
-    for run in record["runs"]:
-        for key in ("shown", "mistakes", "weights"):
-            del run[key]
-        del run["history"]["lr"]
-    (folder / runs.RESULTS).write_text(json.dumps(record))
-    common.draw(record)
-    from tools import compare
-    compare.compare([("old", record), compare.find_record(str(folder))])
-    assert report.with_predictions({"01_base": record}, ["01_base"]) == []
-    assert report.what_ran(record) == "MLP 784-128-64-10, ReLU, dropout 0.2; SGD lr 0.001, batch 32"
-    with pytest.raises(UserError, match="kept no weights"):
+    del record["format"]
+    (folder / places.RESULTS).write_text(json.dumps(record))
+    for program, *flags in (("tools.compare", "01_base", str(folder)), ("tools.predict", str(folder), "0")):
+        code, _, err = run_program(program, *flags)
+        assert code == 1 and err.count("\n") == 1, err
+        assert f"has record format None, and this lab reads format {records.RECORD_FORMAT}; remake it" in err
+    with pytest.raises(UserError, match="has record format None"):
         trained.load(folder)

@@ -6,11 +6,12 @@ import torch
 import torch.nn.functional as F
 
 import common
-from conftest import ROOT, real_data_or_skip, run_program
-from tools import data as datafiles
-from tools.config import ConfigError, configure, resolve_device
+from conftest import a_record, ROOT, real_data_or_skip, run_program
+from tools import data as datafiles, records
+from tools.config import configure, resolve_device
+from tools.files import ConfigError
 from tools.files import pyplot
-from tools.runs import describe_model, describe_optimizer
+from tools.records import describe_model, describe_optimizer
 
 TINY = common.Config(lr=0.1, batch_size=16, epochs=3)
 QUIET = dict(log=lambda line: None)
@@ -176,32 +177,29 @@ def test_confusion_matrix_counts_every_validation_image(tiny_data):
 
 @pytest.mark.parametrize("seeds", [1, 3])
 def test_band_is_drawn_only_for_several_seeds(tiny_data, seeds):
-    runs = [{"seed": s, "history": common.train(replace(TINY, seed=s), tiny_data, **QUIET)[2]} for s in range(seeds)]
-    record = dict(experiment="test", config=vars(TINY) | {"batch_size": 16}, model="MLP", parameters=1,
-                  optimizer="SGD lr 0.1", runs=runs)
+    histories = [common.train(replace(TINY, seed=s), tiny_data, **QUIET)[2] for s in range(seeds)]
+    record = a_record("test", histories, batch_size=16) | dict(model="MLP", parameters=1, optimizer="SGD lr 0.1")
     fig = common.draw(record)
     bands = [c for ax in fig.axes for c in ax.collections]
     assert len(bands) == (0 if seeds == 1 else 6)  # three curves on each of two panels
     assert len(fig.axes[0].lines) == 3
-    assert "test: MLP (1 parameters)\nSGD lr 0.1, batch 16, pixels in [0, 1]" == fig._suptitle.get_text()
+    said = f"{seeds} seed{'s' * (seeds > 1)}"
+    assert f"test: MLP (1 parameters)\nSGD lr 0.1, batch 16; 3 epochs, {said}" == fig._suptitle.get_text()
 
 
 def test_a_one_epoch_run_is_drawn_as_points_not_invisible_lines(tiny_data):
-    runs = [{"seed": 0, "history": common.train(replace(TINY, epochs=1), tiny_data, **QUIET)[2]}]
-    record = dict(experiment="test", config=vars(TINY), model="MLP", parameters=1, optimizer="SGD lr 0.1", runs=runs)
-    fig = common.draw(record)
+    fig = common.draw(a_record("test", [common.train(replace(TINY, epochs=1), tiny_data, **QUIET)[2]]))
     assert [line.get_marker() for line in fig.axes[0].lines] == ["o", "o", "x"]  # the incorrect curve keeps its own
 
 
 def made_up_history(epochs: int, seed: int = 0) -> dict:
     g = torch.Generator().manual_seed(seed)
-    return {key: torch.rand(epochs, generator=g, dtype=torch.float64).tolist() for key in common.HISTORY_KEYS}
+    return {key: torch.rand(epochs, generator=g, dtype=torch.float64).tolist() for key in records.HISTORY_KEYS}
 
 
 def record_of(histories: list[dict], **what) -> dict:
     """A record as main makes it, with made-up curves: draw needs no training."""
-    return dict(experiment="test", config=vars(TINY), model="MLP", parameters=1, optimizer="SGD lr 0.1",
-                runs=[{"seed": seed, "history": history} for seed, history in enumerate(histories)]) | what
+    return a_record("test", histories, batch_size=16) | dict(model="MLP", parameters=1, optimizer="SGD lr 0.1") | what
 
 
 def test_the_epoch_axis_shows_whole_epochs_only():
@@ -232,7 +230,7 @@ def test_a_long_model_description_wraps_in_the_title_and_keeps_every_word():
     lines = title.splitlines()
     assert max(map(len, lines)) <= 110 and len(lines) >= 4, lines
     assert " ".join(description.split()) in " ".join(title.split())  # every word, in order
-    assert lines[-1] == "SGD lr 0.1, batch 16, pixels in [0, 1]"  # the second line of the title stays its own
+    assert lines[-1] == "SGD lr 0.1, batch 16; 3 epochs, 1 seed"  # the second line of the title stays its own
     pyplot().close(fig)
 
 

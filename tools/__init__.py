@@ -1,13 +1,28 @@
-"""The machinery behind the lab: everything a student need not read to follow the lesson in common.py.
+"""The machinery behind the lab: everything a student need not read to follow the lesson in common.py. In floors,
+each module importing only from the floors below it (tests/test_layers.py holds it to that):
 
-    data        the four Fashion-MNIST files: found, checked, read          (python -m tools.data)
+Below the lesson, what common.py stands on:
+    places      where things are: the lab's root, its scripts, the lab's record (figures/, results/), runs/
+    files       files written whole or not at all; files made from data, checked or rewritten; one-line errors
+    data        the four Fashion-MNIST files: found, checked, read                          (python -m tools.data)
     config      Config's flags, their help, and the one check of a configuration
-    runs        where a run writes (runs/), and when it may update the lab's figures/ and results/
-    files       files written whole or not at all; sections of Markdown files rewritten by programs
-    run_all     make all: every out-of-date experiment, one training per core (python -m tools.run_all)
+    records     what a run records (results.json, its format), and the words for what ran
+    runs        where a run writes, and how a run is found again by its name
+    drawing     what the figures share: a band over seeds, a grid of predicted images
+
+The lesson: common.py.
+
+Above it, what uses the lesson:
+    experiments an experiment script read as its Config and pieces, without training it
+    trained     a run's model loaded back, its weights checked
+    run_all     make all: every out-of-date experiment, one training per core          (python -m tools.run_all)
     claims      the report's quantitative claims and the rules that judge them
-    report      REPRODUCTION.md, the overview figures and the README's tables (python -m tools.report)
-    calibrate   which setup did the report run? (python -m tools.calibrate; its data in calibration/)
-    show_data   figures/data.png (python -m tools.show_data)
-    bench       the speed benchmarks (python -m tools.bench.bench, .step, .parallel)
+    report      REPRODUCTION.md, the overview figures and the README's tables           (python -m tools.report)
+    calibrate   which setup did the report run? (its data in calibration/)             (python -m tools.calibrate)
+    predict     a trained model asked about test images or image files                 (python -m tools.predict)
+    compare     runs' validation curves on one pair of axes                            (python -m tools.compare)
+    show_data   figures/data.png                                                        (python -m tools.show_data)
+    search      the structured search with Optuna, a package (its README.md)            (python -m tools.search)
+    bench       the speed benchmarks                                (python -m tools.bench.bench, .step, .parallel)
+    postgres    a throwaway PostgreSQL server for the tests and the search's benchmark
 """

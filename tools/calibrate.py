@@ -14,18 +14,17 @@ hold the most claims at one seed. Results in tools/calibration/<inputs>-b<batch>
 so that the claims (tools/claims.py) run on any cell unchanged. The cell the lab runs by default, unit-b32, is not trained
 again: its seeds are taken from results/.
 """
+from __future__ import annotations
+
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
-import common
-from tools import claims as report
+from tools import claims as report, places, records
 from tools.config import positive
-from tools.files import UserError, png_bytes, write_together
 from tools.drawing import band
+from tools.files import Made, UserError, bring_up_to_date, one_line_errors, pyplot, write_together
 from tools.run_all import Run, cores, expected_seconds, run
-from tools.runs import ROOT, json_bytes
 
 FOLDER = Path(__file__).resolve().parent / "calibration"
 INPUTS = ("unit", "symmetric", "standard")
@@ -85,8 +84,15 @@ def seeds_done(path: Path) -> list[dict]:
     """The file's runs, each as a single-seed record, the way run_all.run merges them with new seeds."""
     if not path.is_file():
         return []
-    record = report.load_record(path)
+    record = read_cell(path)
     return [dict(record, seeds=1, runs=[one]) for one in record["runs"]]
+
+
+def read_cell(path: Path) -> dict:
+    """A cell's record, checked for the history the claims read, 30 epochs of it (the cells were trained before the
+    record had its other fields, and the claims need none of them)."""
+    return records.read(path, report.REPORT_EPOCHS, "train it again: python -m tools.calibrate", report.CLAIMED,
+                        any_format=True)
 
 
 def best_cells() -> list[tuple[str, int]]:
@@ -99,20 +105,20 @@ def best_cells() -> list[tuple[str, int]]:
     return ranked[:BEST]
 
 
-def default_cell_from_results(results: Path = ROOT / "results", seeds: int = SEEDS) -> None:
+def default_cell_from_results(results: Path | None = None, seeds: int = SEEDS) -> None:
     """unit-b32 is what results/ already holds (the same flags, the same numbers): its first `seeds` seeds are
     taken from there rather than trained again."""
     for name in report.REPORT_EXPERIMENTS:
         target = result_path(*DEFAULT, name)
-        source = results / f"{name}.json"
+        source = (results or places.ROOT / "results") / f"{name}.json"
         if len(seeds_done(target)) >= seeds or not source.is_file():
             continue
-        record = report.load_record(source)  # checked as the report checks it
+        record = read_cell(source)
         config = record["config"]
         if (config.get("inputs"), config.get("threads"), record["runs"][0]["seed"]) != ("unit", 1, 0):
             continue  # made by another setup: trained again instead
         record = dict(record, seeds=min(seeds, len(record["runs"])), runs=record["runs"][:seeds])
-        write_together({target: json_bytes(record)})
+        write_together({target: records.json_bytes(record)})
 
 
 def load_cell(inputs: str, batch: int, seeds: int | None = None) -> dict | None:
@@ -120,9 +126,9 @@ def load_cell(inputs: str, batch: int, seeds: int | None = None) -> dict | None:
     paths = {name: result_path(inputs, batch, name) for name in report.REPORT_EXPERIMENTS}
     if not all(path.is_file() for path in paths.values()):
         return None
-    records = {name: report.load_record(path) for name, path in paths.items()}
+    cell = {name: read_cell(path) for name, path in paths.items()}
     return {name: dict(record, seeds=len(record["runs"][:seeds]), runs=record["runs"][:seeds])
-            for name, record in records.items()}
+            for name, record in cell.items()}
 
 
 SCALED = {"unit": "[0, 1]", "symmetric": "[-1, 1]", "standard": "mean 0 and sd 1 by the training set's statistics"}
@@ -236,7 +242,7 @@ def draw():
     single, confirmed = verdicts(seeds=1), verdicts(seeds=SEEDS)
     rows = [(f"{cell} ({held(verdict)})", verdict) for cell, verdict in single.items()]
     rows += [(f"{cell}, {SEEDS} seeds ({held(verdict)})", verdict) for cell, verdict in confirmed.items()]
-    fig, axes = common.pyplot().subplots(1, 3, figsize=(19, 0.4 * len(rows) + 3), layout="constrained",
+    fig, axes = pyplot().subplots(1, 3, figsize=(19, 0.4 * len(rows) + 3), layout="constrained",
                              gridspec_kw=dict(width_ratios=(3, 2, 2)))
     value = {report.HOLDS: 1.0, report.NOISE: 0.5, report.FAILS: 0.0}
     axes[0].imshow([[value[row["verdict"]] for row in verdict] for _, verdict in rows], cmap="RdYlGn", vmin=0,
@@ -253,10 +259,10 @@ def draw():
     seeds = SEEDS if done is confirmed else 1
     for cell, style in ((default, "-"), (best, "--")) if best else ((default, "-"),) if default in done else ():
         inputs, batch = cell.split("-b")
-        records = load_cell(inputs, int(batch), seeds)
+        shown = load_cell(inputs, int(batch), seeds)
         for name, color in (("01_base", "C0"), ("08_final_sgd", "C3")):
             for ax, key in zip(axes[1:], ("val_acc", "train_loss")):
-                band(ax, report.curves(records[name], key), ls=style, color=color, label=f"{name}, {cell}")
+                band(ax, report.curves(shown[name], key), ls=style, color=color, label=f"{name}, {cell}")
     axes[1].axhline(0.7, color="gray", lw=0.8)
     axes[1].axvline(5, color="gray", lw=0.8)
     axes[1].set(xlabel="epoch", ylabel="validation accuracy", title="1b: 0.7 passed at epoch 5")
@@ -271,12 +277,23 @@ def draw():
     return fig
 
 
+def outputs() -> dict[Path, Made]:
+    """CALIBRATION.md and its figure, made from the cells' records alone (the figure names their digest)."""
+    data = b"".join(path.read_bytes() for path in sorted(FOLDER.glob("*/results/*.json")))
+    return {FOLDER / "CALIBRATION.md": Made("\n".join(section()).encode()),
+            FOLDER / "calibration.png": Made(source=records.digest(data), draw=draw)}
+
+
 def main():
     parser = argparse.ArgumentParser(prog="python -m tools.calibrate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=positive(int), default=cores())
     parser.add_argument("--draw", action="store_true", help="only CALIBRATION.md and its figure, from the data")
+    parser.add_argument("--check", action="store_true", help="with --draw: write nothing; fail if CALIBRATION.md "
+                        "or its figure is not what the data make (make check)")
     args = parser.parse_args()
-    try:
+    if args.check and not args.draw:
+        parser.error("--check goes with --draw")
+    with one_line_errors("calibrate", interrupted="every cell finished before is kept; run it again to go on"):
         if not args.draw:
             default_cell_from_results()
             while runs := missing_runs():  # seed 0 of every cell, then the best cells' other seeds
@@ -286,17 +303,19 @@ def main():
                 with tempfile.TemporaryDirectory(prefix="calibrate-") as scratch:
                     failed = run(runs, args.jobs, Path(scratch), earlier)
                 if failed:
-                    sys.exit(f"calibrate: {failed}")
+                    raise UserError(failed)
         done = verdicts()
-    except UserError as e:
-        sys.exit(f"calibrate: error: {e}")
-    for cell, rows in done.items():
-        print(f"{cell:>14}: {held(rows):2d} of {len(rows)} hold; "
-              + " ".join(f"{row['number']}{MARK[row['verdict']]}" for row in rows))
-    if done:
-        write_together({FOLDER / "CALIBRATION.md": "\n".join(section()).encode(), FOLDER / "calibration.png":
-                        png_bytes(draw())})
-        print(f"calibrate: wrote {FOLDER / 'CALIBRATION.md'} and {FOLDER / 'calibration.png'}")
+        if not args.check:
+            for cell, rows in done.items():
+                print(f"{cell:>14}: {held(rows):2d} of {len(rows)} hold; "
+                      + " ".join(f"{row['number']}{MARK[row['verdict']]}" for row in rows))
+        if not done:
+            raise UserError(f"no cell of the calibration is done in {places.shown_path(FOLDER)}; run python -m "
+                            f"tools.calibrate first")
+        wrote = bring_up_to_date(outputs(), args.check, "make calibrate")
+    print("calibrate: " + ("CALIBRATION.md and calibration.png are what the cells make" if args.check else
+                           f"wrote {' and '.join(map(places.shown_path, wrote))}" if wrote else
+                           "CALIBRATION.md and calibration.png were already what the cells make"))
 
 
 if __name__ == "__main__":

@@ -5,17 +5,14 @@ The thresholds were fixed before the runs they judge were looked at.
 """
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 
-from common import HISTORY_KEYS as RECORDED
-
-HISTORY_KEYS = tuple(key for key in RECORDED if key != "lr")  # lr per epoch: recorded since 2026-12, not before
+from tools import records
 from tools.files import UserError
+from tools.places import REPORT_EXPERIMENTS
 
-REPORT_EXPERIMENTS = ("01_base", "02_adam", "03_no_dropout", "04_batch1000", "05_lr01", "06_wide", "07_final_adam",
-               "08_final_sgd")
+CLAIMED = ("train_loss", "train_acc", "val_loss", "val_acc")  # the history the claims read
 HOLDS, FAILS, NOISE = "holds", "does not hold", "within noise"
 NEAR = 0.03          # "near x" means within 0.03 of x
 SIMILAR = 0.10       # "about the same" loss means within 10% of the base's
@@ -173,53 +170,15 @@ def claims(r: dict) -> list[dict]:
 
 
 def load(folder: Path) -> dict:
-    """Every experiment's results in `folder`, by name; each checked, so that a damaged file is named, not a
-    traceback."""
+    """Every experiment's results in `folder`, by name, each read as records.read checks it; the report's eight must
+    be there, 30 epochs each."""
     paths = sorted(folder.glob("[0-9][0-9]_*.json"))
     missing = [name for name in REPORT_EXPERIMENTS if folder / f"{name}.json" not in paths]
     if missing:
         raise UserError(f"{folder} lacks the results of {', '.join(missing)}; run make all first")
-    return {path.stem: load_record(path, REPORT_EPOCHS if path.stem in REPORT_EXPERIMENTS else None) for path in paths}
-
-
-def load_record(path: Path, epochs: int | None = REPORT_EPOCHS) -> dict:
-    """A results record, checked; with `epochs`, its runs must be exactly that long (the report's are 30)."""
-    remedy = f"remake it with make all (or: python {path.stem}.py --seeds 3)"
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise UserError(f"{path} is not readable JSON ({e}); {remedy}") from None
-    problem = record_problem(record, epochs)
-    if problem:
-        raise UserError(f"{path} {problem}; {remedy}")
-    return record
-
-
-def record_problem(record, epochs: int | None) -> str | None:
-    """What is wrong with a results record, in words, or None."""
-    if not isinstance(record, dict):
-        return "does not hold a results record"
-    absent = [key for key in ("experiment", "config", "model", "optimizer", "runs") if key not in record]
-    if absent:
-        return f"lacks {', '.join(absent)}"
-    if not isinstance(record["runs"], list) or not record["runs"]:
-        return "holds no runs"
-    for run in record["runs"]:
-        history = run.get("history") if isinstance(run, dict) else None
-        if not isinstance(history, dict) or "seconds" not in run or "confusion" not in run:
-            return "has a run without its history, seconds or confusion matrix"
-        absent = [key for key in HISTORY_KEYS if not isinstance(history.get(key), list)]
-        if absent:
-            return f"has a run whose history lacks {', '.join(absent)}"
-        lengths = {len(history[key]) for key in HISTORY_KEYS}
-        if len(lengths) > 1:
-            return "has a run whose curves have different lengths"
-        if epochs is not None and lengths.pop() != epochs:
-            return (f"has a run of {len(history['val_acc'])} epochs, and the report's claims read runs of exactly "
-                    f"{epochs}")
-        if not all(isinstance(v, (int, float)) for key in HISTORY_KEYS for v in history[key]):
-            return "has a run whose curves hold something other than numbers"
-    return None
+    return {path.stem: records.read(path, REPORT_EPOCHS if path.stem in REPORT_EXPERIMENTS else None,
+                                    remedy=f"remake it with make all (or: python {path.stem}.py --seeds 3)")
+            for path in paths}
 
 
 METHOD = [

@@ -9,55 +9,26 @@ a run's folder (or its results.json).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
-from tools import runs as places
+from tools import places, records, runs
 from tools.drawing import band
-from tools.files import UserError, png_bytes, pyplot, write_together
+from tools.files import UserError, one_line_errors, png_bytes, pyplot, write_together
 
 
-def find_record(what: str) -> tuple[str, dict]:
-    """(a label, the record) of an experiment's name or a run's folder."""
-    path = Path(what)
-    if path.name == places.RESULTS:
-        path = path.parent
-    name = path.stem if path.suffix == ".py" else what
-    lab = places.lab_files(name)[1]
-    if (path / places.RESULTS).is_file():
-        results, label = path / places.RESULTS, f"{path.parent.name}/{path.name}"
-    elif lab.is_file():
-        results, label = lab, f"{name} (the lab's)"
-    else:
-        made = sorted((places.RUNS / name).glob(f"*/{places.RESULTS}"), key=lambda p: p.stat().st_mtime)
-        if not made:
-            raise UserError(f"{what}: no results in results/ nor in {places.shown_path(places.RUNS / name)}/; "
-                            f"run the experiment first (python {name}.py), or name a run's folder")
-        results, label = made[-1], f"{name}/{made[-1].parent.name}"
-    try:
-        return label, json.loads(results.read_text())
-    except (OSError, ValueError) as e:
-        raise UserError(f"{places.shown_path(results)} is not readable JSON ({e}); run the experiment again") from None
-
-
-def compare(records: list[tuple[str, dict]]):
-    from common import DEFAULTS  # what the report ran: a legend names only what differs
+def compare(chosen: list[tuple[str, dict]]):
     fig, axes = pyplot().subplots(1, 2, figsize=(12, 5.4), layout="constrained")
-    for i, (label, record) in enumerate(records):
-        what = ", ".join([f"{label}: {record['model']}; {record['optimizer']}", *(record[key] for key in DEFAULTS
-                                                               if record.get(key, DEFAULTS[key]) != DEFAULTS[key])])
-        what += " (held-out validation)" if record["config"].get("validation", "test") != "test" else ""
+    for i, (label, record) in enumerate(chosen):
         for ax, key in zip(axes, ("val_loss", "val_acc")):
             band(ax, [run["history"][key] for run in record["runs"]], color=f"C{i % 10}", lw=1.8,
-                 label=f"{what} ({len(record['runs'])} seed{'s' * (len(record['runs']) > 1)})")
+                 label=f"{label}: {record['model']}; {records.what_ran(record)} ({records.how_made(record)})")
     axes[0].set(xlabel="epoch", ylabel="validation cross-entropy loss (the test set unless said)")
     axes[1].set(xlabel="epoch", ylabel="validation accuracy")
     for ax in axes:
         ax.grid(alpha=0.3)
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=8.5,
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=1, fontsize=8.5,
                title="mean of each one's seeds; band: lowest to highest seed", title_fontsize=8.5)
-    fig.suptitle(" vs ".join(label for label, _ in records))
+    fig.suptitle(" vs ".join(label for label, _ in chosen))
     return fig
 
 
@@ -66,15 +37,17 @@ def main(argv=None):
     parser.add_argument("runs", nargs="+", help="experiments' names or runs' folders")
     parser.add_argument("--out", type=Path, help="the figure's file (default: runs/compare/A-vs-B.png)")
     args = parser.parse_args(argv)
-    try:
+    with one_line_errors("compare"):
         if len(args.runs) < 2:
             raise UserError("name two or more experiments or runs to compare")
-        records = [find_record(what) for what in args.runs]
+        found = [runs.find(what) for what in args.runs]
+        chosen = [(runs.label(results), records.read(results)) for results in found]
+        for results, (label, record) in zip(found, chosen):
+            print(f"compare: {label}: {places.shown_path(results)} ({records.how_made(record)}, "
+                  f"{record['data']['train_size']:,} training images)")
         out = args.out or places.RUNS / "compare" / ("-vs-".join(label.split(" ")[0].replace("/", "_")
-                                                               for label, _ in records) + ".png")
-        write_together({out: png_bytes(compare(records))})
-    except UserError as e:
-        sys.exit(f"compare: error: {e}")
+                                                                 for label, _ in chosen) + ".png")
+        write_together({out: png_bytes(compare(chosen))})
     print(f"compare: wrote {places.shown_path(out)}")
 
 

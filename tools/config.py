@@ -7,16 +7,15 @@ check, with the same line, before any data loads.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
-import sys
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import torch
 
+from tools import places
 from tools.data import DATA_DIR_HELP, INPUTS, VALIDATION
-from tools.files import UserError
+from tools.files import ConfigError, UserError
 
 HELP = dict(
     optimizer="what the default make_optimizer builds: plain SGD (no momentum) or Adam",
@@ -41,10 +40,6 @@ OPTIONS = ("seeds", "quick", "data_dir", "out")  # what run() takes beside Confi
 POSITIVE = {"lr", "batch_size", "hidden", "epochs", "threads"}
 FRACTION = {"dropout"}  # at least 0, below 1
 QUICK = dict(epochs=2, train_size=2000, val_size=1000)
-
-
-class ConfigError(UserError):
-    """A value no training can run with; exit status 2, as for argparse's own errors."""
 
 
 def flag(name: str) -> str:
@@ -128,8 +123,7 @@ def configure(name: str, config, changes: dict, description: str | None = None, 
     no command line and names an experiment of its own, not a script's."""
     caller = "main()" if argv is not None else "run()"
     if argv is None:
-        from tools.runs import ROOT
-        if (ROOT / f"{name}.py").is_file():
+        if places.script(name).is_file():
             raise ConfigError(f"{name} is the experiment script {name}.py: run it as python {name}.py (with flags "
                               f"for what you change), or give your notebook's experiment a name of its own")
         argv = []
@@ -163,18 +157,3 @@ def resolve_device(name: str) -> torch.device:
     if (name == "cuda" and not cuda) or (name == "mps" and not mps):
         raise UserError(f"--device {name}: no {name.upper()} device is available here; use --device cpu or auto")
     return torch.device(name)
-
-
-@contextlib.contextmanager
-def one_line_errors(name: str, interrupted: str = "nothing was written"):
-    """What the user can fix ends the program with one line (status 2 for a bad configuration, 1 otherwise);
-    Ctrl-C with one line too, saying what became of the work (`interrupted`)."""
-    try:
-        yield
-    except ConfigError as e:
-        print(f"{name}: error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except UserError as e:
-        sys.exit(f"{name}: error: {e}")
-    except KeyboardInterrupt:
-        sys.exit(f"{name}: interrupted; {interrupted}")

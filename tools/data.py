@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from tools.files import UserError
+from tools import places
+from tools.files import UserError, one_line_errors
 
-ROOT = Path(__file__).resolve().parent.parent
-PROJECT_DATA_DIR = ROOT / "data"
+PROJECT_DATA_DIR = places.ROOT / "data"
 DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "val": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
@@ -76,6 +76,13 @@ def load_data(data_dir: str | None = None, device: str | torch.device = "cpu", i
                 files["train-images-idx3-ubyte"].parent, validation, val_index and val_index[val], (shift, scale))
 
 
+def split_images(split: str, data_dir: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One split's images (784 pixels each, in [0, 1]) and labels as the files hold them: "train", or "val" (the
+    test set)."""
+    files = locate_data(data_dir)
+    return load_split(*(files[name] for name in SPLIT_FILES[split]))
+
+
 def load_split(images_path: Path, labels_path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.dim() != 3 or images.shape[1:] != (28, 28):
@@ -99,12 +106,12 @@ def locate_data(data_dir: str | None = None) -> dict[str, Path]:
         folder = Path(folder).expanduser()
         if not folder.is_dir():
             raise UserError(f"{who} names {folder}, which is not a folder; point it at the folder that holds "
-                            f"the four Fashion-MNIST files, or leave it out to use data/")
+                            f"the four Fashion-MNIST files, or leave it out to look in {PROJECT_DATA_DIR} and {DEBIAN_DATA_DIR}")
         files = find_files(folder)
         if not files:
             raise UserError(f"{who} names {folder}, which holds none of the four Fashion-MNIST files "
                             f"({', '.join(sum(SPLIT_FILES.values(), ()))}, gzipped or not); put them there, "
-                            f"or leave it out to use data/")
+                            f"or leave it out to look in {PROJECT_DATA_DIR} and {DEBIAN_DATA_DIR}")
         return files
     places = [PROJECT_DATA_DIR, DEBIAN_DATA_DIR]
     for place in places:
@@ -169,10 +176,8 @@ def main():
     parser = argparse.ArgumentParser(prog="python -m tools.data", description="Locate Fashion-MNIST (or "
                                      "download it into data/) and print the folder that holds it.")
     parser.add_argument("--data-dir", help=DATA_DIR_HELP)
-    try:
+    with one_line_errors("data"):
         files = locate_data(parser.parse_args().data_dir)
-    except UserError as e:
-        sys.exit(f"error: {e}")
     print(files["train-images-idx3-ubyte"].parent)
 
 

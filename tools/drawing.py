@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from tools.files import pyplot
+
 
 def band(ax, curves: list[list[float]], **style) -> None:
     """The mean of several runs' curves, and with more than one run a band from the lowest to the highest."""
@@ -24,7 +26,6 @@ def image_grid(record: dict, which: str, images, classes, columns: int = 5):
     """A run's recorded predictions (`which`: "shown", the first validation images, or "mistakes", its most
     confident wrong ones) drawn over their images: predicted class and probability, true class, wrong ones in red.
     `images` are the recorded images' pixels (784 each, in [0, 1]), in the record's order."""
-    from tools.files import pyplot
     run = record["runs"][0]
     said = run[which]
     rows = max(1, -(-len(said["index"]) // columns))  # a row, if only to say there were no mistakes

@@ -1,4 +1,5 @@
-"""Files written whole or not at all, and Markdown sections that programs keep up to date."""
+"""Files written whole or not at all; the files programs make from data (Markdown, sections of it, figures), checked
+or rewritten by one mechanism; figures as PNG bytes that name what they were drawn from."""
 from __future__ import annotations
 
 import io
@@ -7,11 +8,34 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+from tools.places import shown_path
 
 
 class UserError(Exception):
     """A problem the user can fix; printed as one line, without a traceback."""
+
+
+class ConfigError(UserError):
+    """A value no training can run with; exit status 2, as for argparse's own errors."""
+
+
+@contextmanager
+def one_line_errors(name: str, interrupted: str = "nothing was written"):
+    """What the user can fix ends the program with one line (status 2 for a bad configuration, 1 otherwise);
+    Ctrl-C with one line too, saying what became of the work (`interrupted`)."""
+    try:
+        yield
+    except ConfigError as e:
+        print(f"{name}: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except UserError as e:
+        sys.exit(f"{name}: error: {e}")
+    except KeyboardInterrupt:
+        sys.exit(f"{name}: interrupted; {interrupted}")
 
 
 def write_together(files: dict[Path, bytes]) -> None:
@@ -86,6 +110,36 @@ def update_section(path: Path, name: str, lines: list[str]) -> bool:
         return False
     write_together({path: text.encode()})
     return True
+
+
+@dataclass(frozen=True)
+class Made:
+    """A file a program makes from data: a text's `content`, or a figure's `source` (the digest of what it is drawn
+    from, kept in the PNG) and how to `draw` it, so that a check needs to draw nothing."""
+    content: bytes | None = None
+    source: str = ""
+    draw: Callable | None = None
+
+
+def stale(made: dict[Path, Made]) -> list[Path]:
+    """The files that are not what their program makes: a text that differs, a figure drawn from other data."""
+    return [path for path, m in made.items()
+            if (m.content is not None and (not path.is_file() or path.read_bytes() != m.content))
+            or (m.content is None and png_source(path) != m.source)]
+
+
+def bring_up_to_date(made: dict[Path, Made], check: bool, remedy: str, root: Path | None = None) -> list[Path]:
+    """With `check`, a UserError naming every stale file (relative to `root`, if given) and `remedy` (the command
+    that makes them); else the stale files written, all whole or none, and returned."""
+    wrong = stale(made)
+    if check and wrong:
+        names = ", ".join(str(path.relative_to(root)) if root else shown_path(path) for path in wrong)
+        raise UserError(f"{names} {'is' if len(wrong) == 1 else 'are'} not what their data make; run {remedy} "
+                        f"and commit the result")
+    if not check:
+        write_together({path: made[path].content if made[path].content is not None else
+                        png_bytes(made[path].draw(), made[path].source) for path in wrong})
+    return wrong
 
 
 def pyplot():

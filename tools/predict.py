@@ -12,13 +12,15 @@ side into 28x28, centred.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-from tools.files import UserError
-from tools.runs import shown_path
+import common
+from tools import data as datafiles, trained
+from tools.data import DATA_DIR_HELP
+from tools.files import UserError, one_line_errors
+from tools.places import shown_path
 
 TOP = 3  # classes printed per image
 
@@ -62,18 +64,14 @@ def main(argv=None):
     parser.add_argument("run", help="an experiment's name (its newest run with weights) or a run's folder")
     parser.add_argument("images", nargs="+", help="test-set indices (0-9999) or image files")
     parser.add_argument("--seed", type=int, help="which of the run's seeds (default: its first)")
-    parser.add_argument("--data-dir", help="folder with the four Fashion-MNIST files (for test-set indices)")
+    parser.add_argument("--data-dir", help=DATA_DIR_HELP + " (for test-set indices)")
     args = parser.parse_args(argv)
-    try:
+    with one_line_errors("predict"):
         for line in predict(args.run, args.images, args.seed, args.data_dir):
             print(line)
-    except UserError as e:
-        sys.exit(f"predict: error: {e}")
 
 
 def predict(run: str, images: list[str], seed: int | None = None, data_dir: str | None = None) -> list[str]:
-    import common
-    from tools import data as datafiles, trained
     indices = [text for text in images if text.isdigit()]
     files = [Path(text) for text in images if not text.isdigit()]
     missing = [str(path) for path in files if not path.is_file()]
@@ -83,15 +81,14 @@ def predict(run: str, images: list[str], seed: int | None = None, data_dir: str 
     model = trained.load(run, seed)
     lines = [f"{model.record['experiment']} seed {model.seed}, from {shown_path(model.folder)}:"]
     if indices:
-        found = datafiles.locate_data(data_dir)
-        test_x, test_y = datafiles.load_split(*(found[name] for name in datafiles.SPLIT_FILES["val"]))
+        test_x, test_y = datafiles.split_images("val", data_dir)
         wrong = [i for i in indices if int(i) >= len(test_x)]
         if wrong:
             raise UserError(f"the test set has images 0-{len(test_x) - 1}, not {', '.join(wrong)}")
         pixels = [(f"test image {i}", test_x[int(i)], test_y[int(i)].item()) for i in indices] + pixels
-    shift, scale = model.record["data"].get("scaling", (0.0, 1.0))
+    shift, scale = model.record["data"]["scaling"]
     x = (torch.stack([p for _, p, _ in pixels]) - shift) / scale
-    probabilities = trained.probabilities(model.model, x.to(next(model.model.parameters()).device))
+    probabilities = common.probabilities(model.model, x.to(next(model.model.parameters()).device))
     for (what, _, true), p in zip(pixels, probabilities):
         values, classes = p.topk(TOP)
         said = ", ".join(f"{common.CLASSES[c]} {v:.3f}" for v, c in zip(values.tolist(), classes.tolist()))

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 from pathlib import Path
 
+import torch
+
 from common import CLASSES, draw
+from tools import places
+from tools.claims import FAILS, HOLDS, METHOD, NOISE, claims, curves, final, load, spread
+from tools.data import DATA_DIR_HELP, split_images
 from tools.drawing import band, image_grid, seeds_legend
-from tools.claims import FAILS, HOLDS, METHOD, NOISE, REPORT_EXPERIMENTS, claims, curves, final, load, spread
-from tools.files import UserError, png_bytes, png_source, pyplot, section_text, write_together
-from tools.runs import ROOT, digest, lab_files, mean_seconds
-from tools.trained import recorded_images
+from tools.files import Made, UserError, bring_up_to_date, one_line_errors, pyplot, section_text
+from tools.places import REPORT_EXPERIMENTS, lab_files
+from tools.records import digest, mean_seconds, what_ran
 
 BEST = "08_final_sgd"  # the report's best model, whose confusion matrix is drawn
 
@@ -30,20 +33,11 @@ def results_table(r: dict) -> list[str]:
     for name, record in r.items():
         mean_curve = [statistics.mean(values) for values in zip(*curves(record, "val_acc"))]
         best = max(range(len(mean_curve)), key=mean_curve.__getitem__)
-        lines.append(f"| {name} | {what_ran(record)} | "
+        lines.append(f"| {name} | {record['model']}; {what_ran(record)} | "
                      f"{spread(final(record, 'val_acc'))} | {mean_curve[best]:.3f} ({best + 1}) | "
                      f"{spread(final(record, 'train_loss'))} | "
                      f"{mean_seconds(record):.0f} s |")
     return lines
-
-
-def what_ran(record: dict) -> str:
-    """The results table's words for what ran: the model, the optimizer, and whatever differs from the report."""
-    from common import DEFAULTS
-    differs = [record[key] for key in DEFAULTS if record.get(key, DEFAULTS[key]) != DEFAULTS[key]]
-    held_out = ["validated on held-out training images"] if record["config"].get("validation", "test") != "test" else []
-    return ", ".join([f"{record['model']}; {record['optimizer']}", *differs,
-                      f"batch {record['config']['batch_size']}", *held_out])
 
 
 def overview(r: dict):
@@ -140,86 +134,65 @@ def grid_path(root: Path, which: str, name: str) -> Path:
     return root / "figures" / f"{GRIDS[which]}_{name}.png"
 
 
-def with_predictions(r: dict, names) -> list[str]:
-    """Of `names`, those whose records hold predictions (records from before 2026-12 do not)."""
-    return [name for name in names if name in r and "shown" in r[name]["runs"][0]]
+def recorded_images(record: dict, which: str, data_dir: str | None = None) -> torch.Tensor:
+    """The pixels (in [0, 1]) of the images a run's record names in `which` ("shown" or "mistakes"), read from
+    the data files: the test set's, or the training set's for a run validated on held-out images."""
+    images, _ = split_images("val" if record["config"]["validation"] == "test" else "train", data_dir)
+    return images[record["runs"][0][which]["index"]]
 
 
-def outputs(r: dict, folder: Path, root: Path, shown=(BEST,)) -> dict[Path, tuple[bytes | None, str]]:
-    """Every file the report makes from the records `r` (read from `folder`), as {path: (content, source)}: a text's
-    content, or a figure's digest of the results it is drawn from (its content made only when it is written).
-    Experiments in `shown` get their predictions and mistakes drawn too."""
-    shown = with_predictions(r, shown)
+def outputs(r: dict, folder: Path, root: Path, shown=(BEST,), data_dir: str | None = None) -> dict[Path, Made]:
+    """Every file the report makes from the records `r` (read from `folder`). Experiments in `shown` get their
+    predictions and mistakes drawn too, which reads their images from the data files."""
     sources = {name: digest((folder / f"{name}.json").read_bytes()) for name in r}
     rows = claims(r)
-    made = {root / "REPRODUCTION.md": (reproduction(r, rows).encode(), ""),
-            root / "figures" / "overview.png": (None, digest("".join(sources.values()).encode())),
-            root / "figures" / f"confusion_{BEST}.png": (None, sources[BEST])}
+    made = {root / "REPRODUCTION.md": Made(reproduction(r, rows).encode()),
+            root / "figures" / "overview.png": Made(source=digest("".join(sources.values()).encode()),
+                                                    draw=lambda: overview(r)),
+            root / "figures" / f"confusion_{BEST}.png": Made(source=sources[BEST], draw=lambda: confusion(r[BEST]))}
     for name in shown:
         for which in GRIDS:
-            made[grid_path(root, which, name)] = (None, sources[name])
-    for name in r:
-        made[lab_files(name, root)[0]] = (None, sources[name])
+            made[grid_path(root, which, name)] = Made(source=sources[name], draw=lambda record=r[name], which=which:
+                                                      image_grid(record, which, recorded_images(record, which, data_dir),
+                                                                 CLASSES))
+    for name, record in r.items():
+        made[lab_files(name, root)[0]] = Made(source=sources[name], draw=lambda record=record: draw(record))
     readme = root / "README.md"
     if readme.is_file():
         text = readme.read_text()
         for section, lines in (("results", results_table(r)), ("claims", differences(rows, r))):
             text = section_text(text, section, lines) or text
-        made[readme] = (text.encode(), "")
+        made[readme] = Made(text.encode())
     return made
 
 
-def stale(made: dict[Path, tuple[bytes | None, str]]) -> list[Path]:
-    """The files that are not what the report would make: a text that differs, a figure drawn from other numbers."""
-    return [path for path, (content, source) in made.items()
-            if (content is not None and (not path.is_file() or path.read_bytes() != content))
-            or (content is None and png_source(path) != source)]
-
-
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.report", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--results", type=Path, default=ROOT / "results")
-    parser.add_argument("--out", type=Path, default=ROOT, help="folder for REPRODUCTION.md, README.md and figures/")
+    parser.add_argument("--results", type=Path, default=None, help="the records' folder (default: the lab's results/)")
+    parser.add_argument("--out", type=Path, default=None, help="folder for REPRODUCTION.md, README.md and figures/ "
+                        "(default: the lab's)")
     parser.add_argument("--check", action="store_true", help="write nothing; fail if any file differs from what the "
                         "report would write")
     parser.add_argument("--predictions", nargs="+", default=[BEST], metavar="NAME",
                         help=f"experiments whose recorded predictions and mistakes are drawn (default: {BEST}); "
                              "drawing them reads the images from the data files")
-    parser.add_argument("--data-dir", help="folder with the four Fashion-MNIST files (for the predictions' images)")
-    args = parser.parse_args()
-    try:
-        records = load(args.results)
-    except UserError as e:
-        sys.exit(f"report: error: {e}")
-    unknown = sorted(set(args.predictions) - set(records))
-    if unknown:
-        sys.exit(f"report: error: --predictions {' '.join(unknown)}: no such results in {args.results}")
-    made = outputs(records, args.results, args.out, args.predictions)
+    parser.add_argument("--data-dir", help=DATA_DIR_HELP + " (for the predictions' images)")
+    args = parser.parse_args(argv)
+    results, out = args.results or places.ROOT / "results", args.out or places.ROOT
+    with one_line_errors("report"):
+        records = load(results)
+        unknown = sorted(set(args.predictions) - set(records))
+        if unknown:
+            raise UserError(f"--predictions {' '.join(unknown)}: no such results in {places.shown_path(results)}")
+        made = outputs(records, results, out, args.predictions, args.data_dir)
+        wrote = bring_up_to_date(made, args.check, "make report (or make all)", out)
     if args.check:
-        wrong = stale(made)
-        if wrong:
-            sys.exit(f"report: {', '.join(str(path.relative_to(args.out)) for path in wrong)} "
-                     f"{'is' if len(wrong) == 1 else 'are'} not what `make report` writes from {args.results}; "
-                     "run make report (or make all) and commit the result")
-        print(f"report: REPRODUCTION.md, the README's tables and {len(made) - 2} figures are what {args.results} makes")
+        print(f"report: REPRODUCTION.md, the README's tables and {len(made) - 2} figures are what "
+              f"{places.shown_path(results)} makes")
         return
-    drawers = {args.out / "figures" / "overview.png": lambda: overview(records),
-               args.out / "figures" / f"confusion_{BEST}.png": lambda: confusion(records[BEST]),
-               **{lab_files(name, args.out)[0]: (lambda record=record: draw(record)) for name, record in records.items()},
-               **{grid_path(args.out, which, name): (lambda record=records[name], which=which: image_grid(
-                   record, which, recorded_images(record, which, args.data_dir), CLASSES))
-                  for name in with_predictions(records, args.predictions) for which in GRIDS}}
-    redo = stale(made)
-    try:
-        drawn = {path: png_bytes(drawers[path](), source) for path, (content, source) in made.items()
-                 if path in redo and content is None}
-    except UserError as e:
-        sys.exit(f"report: error: {e}")
-    write_together({path: content if content is not None else drawn[path]
-                    for path, (content, source) in made.items() if path in redo})
     for row in claims(records):
         print(f"{row['number']:>3} {row['verdict']:<14} {row['measured']:<40} {row['statement']}")
-    print(f"report: wrote {', '.join(str(path.relative_to(args.out)) for path in redo)}" if redo else
+    print(f"report: wrote {', '.join(str(path.relative_to(out)) for path in wrote)}" if wrote else
           "report: every file was already what the results make")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -22,12 +23,13 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from tools import runs as places
+import common
+from tools import places, records, runs as folders
 from tools.config import positive
-from tools.files import UserError, check_writable, png_bytes, write_together
-from tools.trained import weights_file
+from tools.files import UserError, check_writable, one_line_errors, png_bytes, write_together
 
-ROOT = places.ROOT
+
+LESSON = Path(common.__file__).resolve()
 
 
 def main():
@@ -40,11 +42,17 @@ def main():
     parser.add_argument("--force", action="store_true", help="run them even if up to date")
     parser.add_argument("--out", type=Path, help="write each experiment as OUT/figures/NAME.png and "
                         "OUT/results/NAME.json instead of in its run's folder (and the lab's)")
-    args, script_flags = parser.parse_known_args()
+    ours, script_flags = split_flags(parser, sys.argv[1:])
+    args = parser.parse_args(ours)
     names_here = places.experiment_names()
-    unknown = sorted(set(args.names) - set(names_here))
-    if unknown:
-        sys.exit(f"run_all: error: no experiment named {', '.join(unknown)}; there are {', '.join(names_here)}")
+    with one_line_errors("run_all", interrupted="the experiments finished before were written"):
+        unknown = sorted(set(args.names) - set(names_here))
+        if unknown:
+            raise UserError(f"no experiment named {', '.join(unknown)}; there are {', '.join(names_here)}")
+        run_names(args, names_here, script_flags)
+
+
+def run_names(args, names_here: list[str], script_flags: list[str]) -> None:
     seeds = list(range(args.seed, args.seed + args.seeds))
     chosen = args.force or args.names or script_flags  # what was asked for by name or flag is run, not judged
     names = [name for name in args.names or names_here if chosen or out_of_date(name, seeds, args.out)]
@@ -52,10 +60,7 @@ def main():
         print("run_all: every experiment's figure and results are up to date")
         return
     logs = (args.out or places.RUNS) / "logs"
-    try:
-        check_writable(logs, *([args.out / "figures", args.out / "results"] if args.out else []))
-    except UserError as e:
-        sys.exit(f"run_all: error: {e}")
+    check_writable(logs, *([args.out / "figures", args.out / "results"] if args.out else []))
     runs = plan(names, seeds, args.out, tuple(script_flags))
     print(f"run_all: {len(runs)} runs ({', '.join(names)}; seeds {seeds[0]}-{seeds[-1]}) on {args.jobs} "
           f"workers; each run's output in {places.shown_path(logs)}", flush=True)
@@ -65,6 +70,29 @@ def main():
         sys.exit(f"run_all: {failed}")
 
 
+NAME = re.compile(r"\d\d_\w+")
+
+
+def split_flags(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[list[str], list[str]]:
+    """run_all's own flags and the experiments' names, and the flags it passes on to every script, each with its
+    values: `--epochs 5 01_base` passes on `--epochs 5` (argparse alone would take 5 for an experiment's name)."""
+    ours, theirs, i = [], [], 0
+    while i < len(argv):
+        token = argv[i]
+        action = parser._option_string_actions.get(token.split("=")[0])
+        taken = 1 + (action is not None and action.nargs != 0 and "=" not in token)
+        if action is None and token.startswith("-"):
+            taken = 1
+            while "=" not in token and i + taken < len(argv) and not argv[i + taken].startswith("-") \
+                    and not NAME.fullmatch(argv[i + taken]):
+                taken += 1  # the script's flag's values (--hidden 512 256)
+            theirs += argv[i:i + taken]
+        else:
+            ours += argv[i:i + taken]
+        i += taken
+    return ours, theirs
+
+
 def cores() -> int:
     """The cores this process may use (fewer than the machine's under a container's or taskset's limit)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -72,16 +100,10 @@ def cores() -> int:
 
 def out_of_date(name: str, seeds: list[int], out: Path | None = None) -> bool:
     """Whether the files the script's own settings at `seeds` make are missing or older than its sources."""
-    if out:
-        made = places.lab_files(name, out)
-    elif tuple(seeds) == places.LAB_SEEDS:
-        made = places.lab_files(name)
-    else:
-        folder = places.RUNS / name / places.variant({}, seeds)
-        made = folder / places.FIGURE, folder / places.RESULTS
+    made = folders.own_files(name, seeds, out)
     if not all(path.is_file() for path in made):
         return True
-    sources = [ROOT / f"{name}.py", ROOT / "common.py"]
+    sources = [places.script(name), LESSON]
     return min(path.stat().st_mtime for path in made) < max(path.stat().st_mtime for path in sources)
 
 
@@ -94,7 +116,7 @@ def plan(names: list[str], seeds: list[int], out: Path | None, flags: tuple) -> 
 def expected_seconds(name: str) -> float:
     """A run's seconds last time, so that the longest start first and no worker is left with a long tail."""
     try:
-        return places.mean_seconds(json.loads((ROOT / "results" / f"{name}.json").read_text()))
+        return records.mean_seconds(json.loads(places.lab_files(name)[1].read_text()))
     except (OSError, ValueError, KeyError, TypeError, statistics.StatisticsError):
         return 0.0
 
@@ -131,10 +153,10 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) 
                 logs = (r.out or places.RUNS) / "logs"
                 logs.mkdir(parents=True, exist_ok=True)
                 log = open(logs / f"{r.tag.strip() + '-' if r.tag else ''}{r.name}-seed{r.seed}.log", "w")
-                command = [sys.executable, str(ROOT / f"{r.name}.py"), "--seed", str(r.seed), "--seeds", "1",
+                command = [sys.executable, str(places.script(r.name)), "--seed", str(r.seed), "--seeds", "1",
                            "--out", str(folder), *r.flags]
-                running[r] = (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), log, folder,
-                              time.monotonic())
+                running[r] = (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=training_env()), log,
+                              folder, time.monotonic())
             time.sleep(0.05)
             for r, (process, log, folder, since) in list(running.items()):
                 if process.poll() is None:
@@ -146,13 +168,13 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) 
                     return f"{r} failed: {last[-1]} (whole output: {places.shown_path(Path(log.name))})"
                 took[r] = time.monotonic() - since
                 record = json.loads((folder / places.RESULTS).read_text())
-                kept = folder / weights_file(r.seed)
+                kept = folder / records.weights_file(r.seed)
                 if kept.is_file():
                     weights.setdefault((r.name, r.out), {})[r.seed] = kept.read_bytes()
                 experiment = finished.setdefault((r.name, r.out), [])
                 experiment.append(record)
                 print(f"{progress(runs, took, waiting, running, jobs, started)} {r}: "
-                      f"{places.summary(record['runs'][0])}", flush=True)
+                      f"{records.summary(record['runs'][0])}", flush=True)
                 if len(experiment) == seeds_of[(r.name, r.out)]:
                     print(f"{r.tag}{r.name}: wrote {write(merge(experiment), r.out, weights.pop((r.name, r.out), {}))}",
                           flush=True)
@@ -168,6 +190,12 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) 
         for process, log, *_ in running.values():
             process.wait()
             log.close()
+
+
+def training_env() -> dict:
+    """This process's environment, with the lesson it imported first on the path: each training imports the very
+    common.py and tools/ that started it, wherever its script is."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(LESSON.parent), os.environ.get("PYTHONPATH")])))
 
 
 def progress(runs: list[Run], took: dict, waiting: list[Run], running: dict, jobs: int, started: float) -> str:
@@ -191,13 +219,12 @@ def clock(seconds: float) -> str:
 def write(record: dict, out: Path | None, weights: dict[int, bytes]) -> str:
     """The experiment's record and figure, and its seeds' weights when it goes to its run's folder (with --out,
     only the figure and the record are kept)."""
-    import common  # here: only writing needs the lesson's figure (and torch)
     if out is None:
-        return places.save(record, common.draw(record), weights=weights)
+        return folders.save(record, common.draw(record), weights=weights)
     record = dict(record, runs=[{k: v for k, v in run.items() if k != "weights"} for run in record["runs"]])
-    content = places.json_bytes(record)  # without weights: none are kept with --out, and none are named
+    content = records.json_bytes(record)  # without weights: none are kept with --out, and none are named
     figure, results = places.lab_files(record["experiment"], out)
-    write_together({figure: png_bytes(common.draw(record), places.digest(content)), results: content})
+    write_together({figure: png_bytes(common.draw(record), records.digest(content)), results: content})
     return f"{places.shown_path(figure)} and {places.shown_path(results)}"
 
 

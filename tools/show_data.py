@@ -3,28 +3,27 @@ as the course guide asks. Writes figures/data.png.
 
     python -m tools.show_data [--data-dir DIR]
 """
+from __future__ import annotations
+
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
 from common import CLASSES, load_data
+from tools import places
 from tools.data import DATA_DIR_HELP
-from tools.files import UserError, png_bytes, pyplot, write_together
-from tools.runs import ROOT
+from tools.files import one_line_errors, png_bytes, pyplot, write_together
 
 
 def main():
     parser = argparse.ArgumentParser(prog="python -m tools.show_data", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", help=DATA_DIR_HELP)
-    parser.add_argument("--out", type=Path, default=ROOT)
+    parser.add_argument("--out", type=Path, default=None, help="the folder whose figures/ gets data.png (default: the lab's)")
     parser.add_argument("--seed", type=int, default=0, help="which images are shown")
     args = parser.parse_args()
-    try:
+    with one_line_errors("show_data"):
         data = load_data(args.data_dir)
-    except UserError as e:
-        sys.exit(f"show_data: error: {e}")
     picks = torch.randperm(len(data.train_x), generator=torch.Generator().manual_seed(args.seed))[:16]
     fig, axes = pyplot().subplots(4, 4, figsize=(6.4, 7), constrained_layout=True)
     for ax, i in zip(axes.flat, picks.tolist()):
@@ -32,7 +31,7 @@ def main():
         ax.set_title(CLASSES[data.train_y[i]], fontsize=9)
         ax.axis("off")
     fig.suptitle(f"Fashion-MNIST: 16 of the {len(data.train_x):,} training images")
-    path = args.out / "figures" / "data.png"
+    path = (args.out or places.ROOT) / "figures" / "data.png"
     write_together({path: png_bytes(fig)})
     print(f"wrote {path}")
 

@@ -12,7 +12,6 @@ Writes tools/bench/RESULTS.md and the speed table of tools/bench/SPEED.md.
 import argparse
 import gzip
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 import common
 from tools.config import positive, resolve_device
 from tools.data import DATA_DIR_HELP, find_files
-from tools.files import update_section, write_together
+from tools.files import one_line_errors, update_section, write_together
 
 HERE = Path(__file__).resolve().parent
 REPORT, SPEED = HERE / "RESULTS.md", HERE / "SPEED.md"
@@ -130,11 +129,9 @@ def main():
     parser.add_argument("--data-dir", help=DATA_DIR_HELP)
     parser.add_argument("--out", type=Path, default=REPORT)
     args = parser.parse_args()
-    try:
+    with one_line_errors("bench"):
         device = resolve_device(args.device)
         data = common.load_data(args.data_dir, device)
-    except common.UserError as e:
-        sys.exit(f"bench: error: {e}")
     threads = common.Config().threads
     torch.set_num_threads(threads)  # both loops and the matmul rate, as the lab trains: one training per core
     rate = matmul_rate(device)

@@ -24,7 +24,8 @@ from pathlib import Path
 from tools.bench import bench
 from tools.config import positive, resolve_device
 from tools.files import update_section
-from tools.runs import LAB_SEEDS, RESULTS, ROOT, RUNS, experiment_names, lab_files, variant
+from tools.places import ROOT, experiment_names
+from tools.runs import own_files
 
 HERE = Path(__file__).resolve().parent
 REPORT, SPEED = HERE / "PARALLEL.md", HERE / "SPEED.md"
@@ -94,9 +95,7 @@ def whole_lab(jobs: int, seeds: int, out: Path | None) -> dict:
 def results_file(name: str, seeds: int, out: Path | None) -> Path:
     """Where `python -m tools.run_all --seeds SEEDS [--out OUT]` writes an experiment's record: OUT/results/ with
     --out; without it, the lab's results/ for the lab's seeds, and the run's folder under runs/ for others."""
-    if out or tuple(range(seeds)) == LAB_SEEDS:
-        return lab_files(name, out or ROOT)[1]
-    return RUNS / name / variant({}, list(range(seeds))) / RESULTS
+    return own_files(name, list(range(seeds)), out)[1]
 
 
 def lab_row(jobs: int, seeds: int, wall: float, rate: float, out: Path | None) -> dict:

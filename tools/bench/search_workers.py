@@ -16,7 +16,9 @@ import subprocess
 import sys
 import time
 
-from tools import postgres, search
+from tools import postgres
+from tools.search import study as search
+from tools.search.cli import parser
 from tools.files import write_together
 
 TRIALS, EPOCHS = 8, 1
@@ -25,7 +27,7 @@ TRIALS, EPOCHS = 8, 1
 def main():
     if not postgres.installed():
         sys.exit(f"search_workers: error: PostgreSQL 15 is not installed ({postgres.BIN}); apt-get install postgresql")
-    committed = search.configure(search.parser().parse_args([]))
+    committed = search.configure(parser().parse_args([]))
     settings = [t.params for t in search.open_study(committed).trials[:TRIALS]]
     server = postgres.start()
     os.environ["PGPASSWORD"] = postgres.PASSWORD
@@ -34,7 +36,7 @@ def main():
         for workers in (1, 2):
             flags = ["--storage", server.url(), "--study", f"bench-{workers}", "--epochs", str(EPOCHS), "--trials",
                      str(TRIALS), "--workers", str(workers)]
-            study = search.open_study(search.configure(search.parser().parse_args(flags)), create=True)
+            study = search.open_study(search.configure(parser().parse_args(flags)), create=True)
             for params in settings:
                 study.enqueue_trial(params)
             started = time.monotonic()

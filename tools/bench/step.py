@@ -15,7 +15,6 @@ import dataclasses
 import itertools
 import math
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import torch.nn.functional as F
 import common
 from tools.config import positive
 from tools.data import DATA_DIR_HELP
-from tools.files import write_together
+from tools.files import one_line_errors, write_together
 
 REPORT = Path(__file__).resolve().parent / "STEP.md"
 THREADS = common.Config().threads
@@ -171,10 +170,8 @@ def main():
 def measure(args):
     """The profiles and the variants' table, written to args.out."""
     torch.set_num_threads(THREADS)
-    try:
+    with one_line_errors("step"):
         data = common.load_data(args.data_dir)
-    except common.UserError as e:
-        sys.exit(f"step: error: {e}")
     data = dataclasses.replace(data, train_x=data.train_x[:args.steps * 32], train_y=data.train_y[:args.steps * 32])
     profiles = []
     for model in ("base", "wide"):

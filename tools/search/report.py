@@ -1,17 +1,22 @@
-"""What a search leaves, written from its study: the trials as JSON Lines, three figures, SEARCH.md and the
-README's "Search" section; and the two steps after it, the best setting as an experiment (--final) and the
-ablation back toward the base (--ablation). Every number in SEARCH.md and the README is written here."""
+"""What a study says, rendered from it and from the records its follow-ups wrote: the trials as JSON Lines, three
+figures, SEARCH.md, and the "search" section of the search's guide (tools/search/README.md). It trains nothing;
+every number in those files is written here.
+"""
 from __future__ import annotations
 
 import json
-import sys
-import tempfile
 import warnings
-from dataclasses import fields, replace
 from pathlib import Path
 
-from tools import runs as places
-from tools.files import UserError, png_bytes, png_source, pyplot, section_text, write_together
+import optuna
+
+from tools import places
+from tools.claims import final as last, spread
+from tools.files import Made, pyplot, section_text
+from tools.records import digest
+from tools.search.followups import ablation_plan, final_name, final_record
+from tools.search.space import changes_of, described
+from tools.search.study import PRUNER, SAMPLER
 
 TRIALS, DOCUMENT = "trials.jsonl", "SEARCH.md"
 IMPORTANCE_AFTER = 10  # complete trials before PED-ANOVA's best tenth holds even one
@@ -19,7 +24,6 @@ IMPORTANCE_AFTER = 10  # complete trials before PED-ANOVA's best tenth holds eve
 
 def rows(study) -> list[dict]:
     """Every trial but the surplus ones (asked in the instant the study filled), as plain values."""
-    from tools.search import changes_of
     out = []
     for t in study.get_trials(deepcopy=False):
         if t.user_attrs.get("surplus") or t.state.name in ("WAITING",):
@@ -33,41 +37,26 @@ def rows(study) -> list[dict]:
     return out
 
 
-def outputs(setup, study) -> dict[Path, tuple[bytes | None, str, object]]:
-    """Every file the search's report makes, as {path: (text, "", None)} or, for a figure, {path: (None, the digest
-    of the trials it is drawn from, a function that draws it)}: as tools.report's outputs, so --check can tell a
-    stale file without drawing anything."""
+def outputs(setup, study) -> dict[Path, Made]:
+    """Every file the search's report makes: the trials, the figures drawn from them (each naming their digest, so
+    that a check draws nothing), SEARCH.md, and for the lab's own study the guide's section."""
     trials = rows(study)
     folder = setup.folder
     content = "".join(json.dumps(row) + "\n" for row in trials).encode()
-    made = {folder / TRIALS: (content, "", None)}
-    source = places.digest(content)
+    made = {folder / TRIALS: Made(content)}
+    source = digest(content)
     if any(r["state"] in ("COMPLETE", "PRUNED") for r in trials):
-        made[folder / "progress.png"] = (None, source, lambda: progress(trials, setup))
-        made[folder / "optimizer_lr.png"] = (None, source, lambda: optimizer_lr(trials, setup))
+        made[folder / "progress.png"] = Made(source=source, draw=lambda: progress(trials, setup))
+        made[folder / "optimizer_lr.png"] = Made(source=source, draw=lambda: optimizer_lr(trials, setup))
         if sum(r["state"] == "COMPLETE" for r in trials) >= IMPORTANCE_AFTER:
-            made[folder / "importance.png"] = (None, source, lambda: importance(study))
-    made[folder / DOCUMENT] = (document(setup, study, trials).encode(), "", None)
-    readme = places.ROOT / "README.md"
-    if setup.study == setup.experiment == "01_base" and readme.is_file():
-        text = section_text(readme.read_text(), "search", readme_lines(setup, study, trials))
+            made[folder / "importance.png"] = Made(source=source, draw=lambda: importance(study))
+    made[folder / DOCUMENT] = Made(document(setup, study, trials).encode())
+    guide = places.ROOT / "tools" / "search" / "README.md"  # the search's guide: its "search" section is written here
+    if setup.study == setup.experiment == "01_base" and guide.is_file():
+        text = section_text(guide.read_text(), "search", guide_lines(setup, study, trials))
         if text is not None:
-            made[readme] = (text.encode(), "", None)
+            made[guide] = Made(text.encode())
     return made
-
-
-def stale(made) -> list[Path]:
-    return [path for path, (content, source, _) in made.items()
-            if (content is not None and (not path.is_file() or path.read_bytes() != content))
-            or (content is None and png_source(path) != source)]
-
-
-def write(setup, study) -> str:
-    """trials.jsonl, the figures and SEARCH.md in the study's folder, and the README's section; returns where."""
-    made = outputs(setup, study)
-    write_together({path: content if content is not None else png_bytes(draw(), source)
-                    for path, (content, source, draw) in made.items()})
-    return ", ".join(places.shown_path(path) for path in made)
 
 
 # ---------------------------------------------------------------- figures
@@ -121,7 +110,6 @@ def optimizer_lr(trials: list[dict], setup):
 def importance(study):
     """Each knob's importance by PED-ANOVA (Optuna's own, needing no other library): how far its values among the
     best tenth of the complete trials are from its values over all of them."""
-    import optuna
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "some regimes have less than 2 trials": a few trials, said in the title
@@ -148,21 +136,16 @@ def summary(setup, study, trials: list[dict]) -> dict:
                 best=max(complete, key=lambda r: r["value"]) if complete else None)
 
 
-def described(settings: dict) -> str:
-    from tools.search import settings as words
-    params = {k: ("x".join(map(str, v)) if isinstance(v, list) else v) for k, v in settings.items()}
-    return words(params)
-
-
 def document(setup, study, trials: list[dict]) -> str:
     s = summary(setup, study, trials)
     lines = [f"# The search: {setup.study}", "",
              f"Written by `python -m tools.search` from the study in `{Path(setup.storage).name if setup.is_file else 'the database'}`; "
-             "every number here is the program's. How to run, resume and share a search: the README's \"Search\".", "",
+             "every number here is the program's. How to run, resume and share a search: [the search's guide](../../search/README.md).", "",
              f"Experiment `{setup.experiment}`, at most {setup.epochs} epochs per trial, scored on its held-out accuracy "
              f"(10,000 of the 60,000 training images, set aside; the test set is never read) at its last epoch. "
-             f"Space: `{' '.join(r.text for r in setup.space)}`. Sampler: TPE (multivariate, its first 10 trials at "
-             f"random); pruner: median, from epoch 2, once 5 trials are complete. A pruned trial was behind the "
+             f"Space: `{' '.join(r.text for r in setup.space)}`. Sampler: TPE (multivariate, its first "
+             f"{SAMPLER['n_startup_trials']} trials at random); pruner: median, from epoch {PRUNER['n_warmup_steps']}, "
+             f"once {PRUNER['n_startup_trials']} trials are complete. A pruned trial was behind the "
              f"median at its epoch, which says more about how fast it starts than where it ends.", "",
              "If it stops (Ctrl-C, a crash, a worker killed), the trial that was running ends FAILED, never half "
              "counted; every finished trial stays, once; the same command carries on to the asked number of "
@@ -193,11 +176,11 @@ def document(setup, study, trials: list[dict]) -> str:
         lines += ["## The ten best trials", "", "| trial | settings | held-out accuracy | seconds |", "|---|---|---|---|",
                   *(f"| {r['number']} | {described(r['settings'])} | {r['value']:.4f} | {r['seconds']:.0f} |"
                     for r in complete), ""]
-    lines += final_lines(setup, study) + ablation_lines(setup) + server_lines(setup)
+    lines += final_lines(setup) + ablation_lines(setup, study) + server_lines(setup)
     return "\n".join(lines).rstrip() + "\n"
 
 
-def readme_lines(setup, study, trials: list[dict]) -> list[str]:
+def guide_lines(setup, study, trials: list[dict]) -> list[str]:
     s = summary(setup, study, trials)
     if not s["best"]:
         return ["No search has finished a trial yet."]
@@ -207,7 +190,6 @@ def readme_lines(setup, study, trials: list[dict]) -> list[str]:
              f"after {setup.epochs} epochs."]
     final = final_record(setup)
     if final:
-        from tools.claims import final as last, spread
         seeds = ", ".join(str(run["seed"]) for run in final["runs"])
         lines += ["", f"Trained as `{final['experiment']}.py` ({final['config']['epochs']} epochs on all "
                   f"{final['data']['train_size']:,} training images, validated on the test set, seeds {seeds}): test "
@@ -221,20 +203,11 @@ def readme_lines(setup, study, trials: list[dict]) -> list[str]:
 
 # ---------------------------------------------------------------- the best setting as an experiment
 
-def final_name(setup) -> str:
-    return "09_searched" if setup.experiment == "01_base" else f"{setup.experiment}_searched"
 
-
-def final_record(setup) -> dict | None:
-    path = places.lab_files(final_name(setup))[1]
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def final_lines(setup, study) -> list[str]:
+def final_lines(setup) -> list[str]:
     record = final_record(setup)
     if not record:
         return []
-    from tools.claims import final as last, spread
     lines = ["## The best setting, trained as an experiment", "",
              f"`{record['experiment']}.py`: {record['model']}; {record['optimizer']}, batch "
              f"{record['config']['batch_size']}; {record['config']['epochs']} epochs on all "
@@ -248,111 +221,11 @@ def final_lines(setup, study) -> list[str]:
     return lines + [""]
 
 
-def script_text(setup, study) -> str:
-    """The best trial's settings as an experiment script of the lab's own form."""
-    import common
-    from tools import trained
-    from tools.search import changes_of
-    best = study.best_trial
-    changes = {k: rounded(v) for k, v in changes_of(best.params).items()}
-    keywords = trained.script_keywords(Path(setup.script))
-    config_fields = {f.name for f in fields(common.Config)}
-    own = {k: v for k, v in keywords.items() if k in config_fields}
-    pieces = [k for k in keywords if k not in config_fields]
-    found = ", ".join(f"{k}={literal(v)}" for k, v in changes.items())
-    exact = ", ".join(f"{k} {literal(v)}" for k, v in changes_of(best.params).items())
-    doc = (f'"""The best setting the structured search found for {setup.experiment} (tools/searches/{setup.study}/'
-           f'SEARCH.md):\n{described({k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()})}.\n'
-           f"Chosen by its held-out accuracy ({best.value:.4f} after {setup.epochs} epochs, trial {best.number}; the "
-           f"test set unseen),\nhere trained as every experiment is: {common.Config().epochs} epochs on all 60,000 "
-           f"training images,\nvalidated on the test set. The trial's exact values (rounded above to 3 significant "
-           f"digits):\n{exact}."
-           '"""\n')
-    if not pieces:
-        merged = ", ".join(f"{k}={literal(v)}" for k, v in {**own, **changes}.items())
-        return doc + f"import common\n\nif __name__ == \"__main__\":\n    common.main(__file__, {merged})\n"
-    return doc + ("import common\nfrom tools.trained import script_keywords\n\nif __name__ == \"__main__\":\n"
-                  f"    # {setup.experiment}.py's own keywords (its model and the rest), with the settings found\n"
-                  f"    common.main(__file__, **{{**script_keywords(common.runs.ROOT / \"{setup.experiment}.py\"), "
-                  f"**dict({found})}})\n")
-
-
-def literal(value) -> str:
-    """A value as the lab's scripts write it: "adam" in double quotes, (458, 436)."""
-    return f'"{value}"' if isinstance(value, str) else repr(value)
-
-
-def rounded(value):
-    return float(f"{value:.3g}") if isinstance(value, float) else value
-
-
-def final(setup, study) -> None:
-    """Write the best setting as an experiment script and train it over the lab's seeds into the lab's files."""
-    from tools.run_all import Run, cores, run
-    if not any(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False)):
-        raise UserError(f"study {setup.study} has no complete trial yet; run the search first")
-    name = final_name(setup)
-    path = places.ROOT / f"{name}.py"
-    text = script_text(setup, study)
-    if path.is_file() and path.read_text() != text and "structured search found" not in path.read_text():
-        raise UserError(f"{path.name} exists and was not written by the search; move it away first")
-    write_together({path: text.encode()})
-    print(f"search: wrote {path.name}; training it over seeds {', '.join(map(str, places.LAB_SEEDS))}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="search-final-") as scratch:
-        failed = run([Run(name, seed) for seed in places.LAB_SEEDS], min(cores(), len(places.LAB_SEEDS)),
-                     Path(scratch))
-    if failed:
-        raise UserError(failed)
-    import subprocess  # the results table, the overview and REPRODUCTION.md now have one experiment more
-    subprocess.run([sys.executable, "-m", "tools.report"], check=True, cwd=places.ROOT)
-
-
-# ---------------------------------------------------------------- the ablation: one knob at a time back to the base
-
-def ablation_plan(setup, study) -> list[tuple[str, str, tuple]]:
-    """(tag, what changes, flags) for the best setting, each knob put back alone, and all of them."""
-    import common
-    from tools import trained
-    from tools.config import flag
-    from tools.search import changes_of
-    best = {k: rounded(v) for k, v in changes_of(study.best_trial.params).items()}
-    keywords = trained.script_keywords(Path(setup.script))
-    base = replace(common.Config(), **{k: v for k, v in keywords.items() if k in {f.name for f in fields(common.Config)}})
-    plan = [("best", "nothing: the best setting", ())]
-    back = {}
-    for knob, value in best.items():
-        own = getattr(base, knob)
-        if own != value:
-            values = own if isinstance(own, tuple) else (own,)
-            back[knob] = (flag(knob), *map(str, values))
-            plan.append((knob, f"{knob} back to {'x'.join(map(str, values))}", back[knob]))
-    plan.append(("base", f"all {len(back)} back: {setup.experiment}'s own setting", sum(back.values(), ())))
-    return plan
-
-
-def ablation(setup, study) -> None:
-    """Train the plan's settings (the best setting's script, seed 0, as many epochs as a trial, held-out validation:
-    what the search measured), those not trained yet, into the study's ablation/ folder."""
-    from tools.run_all import Run, cores, run
-    name = final_name(setup)
-    if not (places.ROOT / f"{name}.py").is_file():
-        raise UserError(f"{name}.py does not exist; run python -m tools.search --final first")
-    out = setup.folder / "ablation"
-    todo = [Run(name, 0, out / tag, ("--validation", "heldout", "--epochs", str(setup.epochs), *flags), tag=f"{tag}: ")
-            for tag, _, flags in ablation_plan(setup, study) if not places.lab_files(name, out / tag)[1].is_file()]
-    if todo:
-        with tempfile.TemporaryDirectory(prefix="search-ablation-") as scratch:
-            failed = run(todo, cores(), Path(scratch))
-        if failed:
-            raise UserError(failed)
-
-
-def ablation_lines(setup) -> list[str]:
+def ablation_lines(setup, study) -> list[str]:
     out = setup.folder / "ablation"
     if not out.is_dir():
         return []
-    from tools.search import open_study
-    plan = ablation_plan(setup, open_study(setup))
+    plan = ablation_plan(setup, study)
     done = {tag: json.loads(places.lab_files(final_name(setup), out / tag)[1].read_text()) for tag, _, _ in plan
             if places.lab_files(final_name(setup), out / tag)[1].is_file()}
     if "best" not in done:

@@ -1,0 +1,3 @@
+from tools.search.cli import main
+
+main()

@@ -1,0 +1,110 @@
+"""What follows a search: its best trial written as an experiment script and trained as every experiment is
+(--final), and the ablation that puts the best setting's knobs back to the script's own one at a time (--ablation).
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from tools import experiments, places, report as lab_report
+from tools.config import flag
+from tools.files import UserError, write_together
+from tools.run_all import Run, cores, run
+from tools.search.space import changes_of, described
+
+
+def final_name(setup) -> str:
+    return "09_searched" if setup.experiment == "01_base" else f"{setup.experiment}_searched"
+
+
+def final_record(setup) -> dict | None:
+    path = places.lab_files(final_name(setup))[1]
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def script_text(setup, study) -> str:
+    """The best trial's settings as an experiment script of the lab's own form."""
+    best = study.best_trial
+    changes = {k: rounded(v) for k, v in changes_of(best.params).items()}
+    experiment = experiments.read(Path(setup.script))
+    own = {k: v for k, v in experiment.keywords.items() if k not in experiment.pieces}
+    found = ", ".join(f"{k}={literal(v)}" for k, v in changes.items())
+    exact = ", ".join(f"{k} {literal(v)}" for k, v in changes_of(best.params).items())
+    doc = (f'"""The best setting the structured search found for {setup.experiment} (tools/searches/{setup.study}/'
+           f'SEARCH.md):\n{described({k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()})}.\n'
+           f"Chosen by its held-out accuracy ({best.value:.4f} after {setup.epochs} epochs, trial {best.number}; the "
+           f"test set unseen),\nhere trained as every experiment is: {experiment.config.epochs} epochs on all 60,000 "
+           f"training images,\nvalidated on the test set. The trial's exact values (rounded above to 3 significant "
+           f"digits):\n{exact}."
+           '"""\n')
+    if not experiment.pieces:
+        merged = ", ".join(f"{k}={literal(v)}" for k, v in {**own, **changes}.items())
+        return doc + f"import common\n\nif __name__ == \"__main__\":\n    common.main(__file__, {merged})\n"
+    return doc + ("import common\nfrom tools import experiments\n\nif __name__ == \"__main__\":\n"
+                  f"    # {setup.experiment}.py's own keywords (its model and the rest), with the settings found\n"
+                  f"    common.main(__file__, **{{**experiments.of(\"{setup.experiment}\").keywords, **dict({found})}})\n")
+
+
+def literal(value) -> str:
+    """A value as the lab's scripts write it: "adam" in double quotes, (458, 436)."""
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def rounded(value):
+    return float(f"{value:.3g}") if isinstance(value, float) else value
+
+
+def final(setup, study) -> None:
+    """Write the best setting as an experiment script and train it over the lab's seeds into the lab's files."""
+    if not any(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False)):
+        raise UserError(f"study {setup.study} has no complete trial yet; run the search first")
+    name = final_name(setup)
+    path = places.script(name)
+    text = script_text(setup, study)
+    if path.is_file() and path.read_text() != text and "structured search found" not in path.read_text():
+        raise UserError(f"{path.name} exists and was not written by the search; move it away first")
+    write_together({path: text.encode()})
+    print(f"search: wrote {path.name}; training it over seeds {', '.join(map(str, places.LAB_SEEDS))}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="search-final-") as scratch:
+        failed = run([Run(name, seed) for seed in places.LAB_SEEDS], min(cores(), len(places.LAB_SEEDS)),
+                     Path(scratch))
+    if failed:
+        raise UserError(failed)
+    if places.lab_files(name)[1].is_file():  # trained as the lab's own record: the report has one experiment more
+        lab_report.main([])
+
+
+# ---------------------------------------------------------------- the ablation: one knob at a time back to the base
+
+def ablation_plan(setup, study) -> list[tuple[str, str, tuple]]:
+    """(tag, what changes, flags) for the best setting, each knob put back alone, and all of them (if more than one)."""
+    best = {k: rounded(v) for k, v in changes_of(study.best_trial.params).items()}
+    base = experiments.read(Path(setup.script)).config
+    plan = [("best", "nothing: the best setting", ())]
+    back = {}
+    for knob, value in best.items():
+        own = getattr(base, knob)
+        if own != value:
+            values = own if isinstance(own, tuple) else (own,)
+            back[knob] = (flag(knob), *map(str, values))
+            plan.append((knob, f"{knob} back to {'x'.join(map(str, values))}", back[knob]))
+    if len(back) > 1:  # with one knob, putting all back is putting that one back: trained once
+        plan.append(("base", f"all {len(back)} back: {setup.experiment}'s own setting", sum(back.values(), ())))
+    return plan
+
+
+def ablation(setup, study) -> None:
+    """Train the plan's settings (the best setting's script, seed 0, as many epochs as a trial, held-out validation:
+    what the search measured), those not trained yet, into the study's ablation/ folder."""
+    name = final_name(setup)
+    if not places.script(name).is_file():
+        raise UserError(f"{name}.py does not exist; run python -m tools.search --final first")
+    out = setup.folder / "ablation"
+    todo = [Run(name, 0, out / tag, ("--validation", "heldout", "--epochs", str(setup.epochs), *flags), tag=f"{tag}: ")
+            for tag, _, flags in ablation_plan(setup, study) if not places.lab_files(name, out / tag)[1].is_file()]
+    if todo:
+        with tempfile.TemporaryDirectory(prefix="search-ablation-") as scratch:
+            failed = run(todo, cores(), Path(scratch))
+        if failed:
+            raise UserError(failed)

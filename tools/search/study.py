@@ -1,0 +1,181 @@
+"""Where a search's trials live: the setup a command asks for, checked before anything runs, and the study it opens,
+in a journal file under tools/searches/STUDY/ (one machine) or a PostgreSQL database (several; server.py).
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import optuna
+
+import common
+from tools import places
+from tools.experiments import of as experiment_of
+from tools.files import ConfigError, UserError
+from tools.search import server
+from tools.search.space import DEFAULT_SPACE, REPORT_TRIALS, Range, parse_range
+
+FOLDER = places.ROOT / "tools" / "searches"
+DEFAULT_EXPERIMENT, DEFAULT_TRIALS, DEFAULT_EPOCHS = "01_base", 60, 15
+HEARTBEAT_SECONDS = 20  # --storage: a dead worker's trial is FAILED within 3 beats (its grace) and 1 more
+SAMPLER = dict(n_startup_trials=10, multivariate=True, group=True)  # TPE's: its first trials at random
+PRUNER = dict(n_startup_trials=5, n_warmup_steps=2)  # from epoch 2 (Optuna prunes at steps >= this), once 5 are complete
+
+
+@dataclass(frozen=True)
+class Setup:
+    experiment: str
+    script: str  # its path: worker processes start afresh, and find it here
+    study: str
+    trials: int
+    epochs: int
+    space: tuple[Range, ...]
+    storage: str  # a journal file's path, or a database URL
+    workers: int
+    seed: int
+    data_dir: str | None
+    heartbeat: int = HEARTBEAT_SECONDS
+
+    @property
+    def folder(self) -> Path:
+        return FOLDER / self.study
+
+    @property
+    def is_file(self) -> bool:
+        return "://" not in self.storage
+
+    def described(self) -> dict:
+        """What must not change between the commands that add to one study (on a server, the heartbeat too: a
+        machine with a longer one would have its live trials failed by one with a shorter)."""
+        return dict(experiment=self.experiment, epochs=self.epochs, space=[r.text for r in self.space],
+                    **({} if self.is_file else dict(heartbeat=self.heartbeat)))
+
+
+def configure(args) -> Setup:
+    script = experiment_of(args.experiment)  # refused now, in one line, if it is not there or fails
+    space = tuple(parse_range(text, common.Config()) for text in (args.range or DEFAULT_SPACE))
+    repeated = sorted({r.field for r in space if [s.field for s in space].count(r.field) > 1})
+    if repeated:
+        raise ConfigError(f"--range names {', '.join(repeated)} more than once")
+    study = args.study or args.experiment
+    if args.storage and "://" in args.storage:
+        from sqlalchemy.engine import make_url  # Optuna's own dependency, loaded only for a server
+        try:
+            secret = make_url(args.storage).password
+        except Exception:  # noqa: BLE001: server.storage says what is wrong with the URL
+            secret = None
+        if secret:
+            raise ConfigError("--storage holds a password, which the command line shows to every user of the machine "
+                              "(ps, shell history); put it in PGPASSWORD or ~/.pgpass, or the whole URL in "
+                              "SEARCH_STORAGE")
+    storage = args.storage or os.environ.get("SEARCH_STORAGE") or str(FOLDER / study / "study.journal")
+    return Setup(args.experiment, str(places.script(script.name)), study, args.trials, args.epochs, space, storage, args.workers, args.seed,
+                 args.data_dir, args.heartbeat)
+
+
+def open_study(setup: Setup, create: bool = False, compare: bool = True):
+    """The study, created with its description if `create` and it is new; refused in one line if its file is
+    damaged, its server unreachable, or (with `compare`) it was made with another experiment, epochs or space."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    if setup.is_file and not create and not Path(setup.storage).is_file():
+        raise UserError(f"no study {setup.study}: {where(setup)} does not exist; run python -m tools.search first")
+    try:
+        storage = open_storage(setup)
+        pruner = optuna.pruners.MedianPruner(**PRUNER)
+        try:
+            if not create:
+                raise optuna.exceptions.DuplicatedStudyError
+            study = optuna.create_study(study_name=setup.study, storage=storage, direction="maximize", pruner=pruner)
+            for key, value in setup.described().items():
+                study.set_user_attr(key, value)
+            if setup.experiment == DEFAULT_EXPERIMENT and [r.text for r in setup.space] == list(DEFAULT_SPACE):
+                enqueue_report(study)
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.load_study(study_name=setup.study, storage=storage, pruner=pruner)
+            for _ in range(20):  # made by another machine this very second? its description follows
+                if study.user_attrs:
+                    break
+                time.sleep(0.25)
+    except UserError:
+        raise
+    except KeyError:
+        raise UserError(f"no study {setup.study} in {where(setup)}; run python -m tools.search first") from None
+    except Exception as e:  # noqa: BLE001: a damaged file fails deep inside Optuna, in many ways
+        raise UserError(f"{where(setup)} cannot be read as an Optuna study ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0] if str(e) else ''}); move it away to start afresh") from None
+    made = {key: study.user_attrs.get(key) for key in setup.described()}
+    if compare and made != setup.described():
+        differ = [f"{key} {made[key]} (asked: {value})" for key, value in setup.described().items() if made[key] != value]
+        raise UserError(f"study {setup.study} in {where(setup)} was made with {'; '.join(differ)}; give this search "
+                        f"another --study NAME, or run it as it was")
+    return study
+
+
+def as_made(setup: Setup) -> Setup:
+    """`setup` with the experiment, epochs and space its study was made with, for --report, --final, --ablation."""
+    made = open_study(setup, compare=False).user_attrs
+    script = places.script(made["experiment"])
+    return replace(setup, experiment=made["experiment"], script=str(script), epochs=made["epochs"],
+                   space=tuple(parse_range(text, common.Config()) for text in made["space"]))
+
+
+def enqueue_report(study) -> None:
+    """The report's own experiments first, so that the search starts from where the report stood and its figures
+    show the report's points among the rest."""
+    for name, params in REPORT_TRIALS.items():
+        study.enqueue_trial(params, user_attrs={"report": name})
+
+
+def open_storage(setup: Setup):
+    if setup.is_file:
+        path = Path(setup.storage)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        check_journal(path)
+        lock = KernelLock(str(path) + ".lock")
+        return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path), lock_obj=lock))
+    return server.storage(setup.storage, setup.heartbeat, 3 * setup.heartbeat)
+
+
+def check_journal(path: Path) -> None:
+    """Refuse a journal with a line that is not JSON before Optuna reads (and appends to) it. Its last line may be
+    unfinished: a writer killed mid-line, which Optuna itself passes over."""
+    if not path.is_file():
+        return
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.endswith(b"\n"):
+                break
+            try:
+                json.loads(line)
+            except ValueError:
+                raise UserError(f"{places.shown_path(path)} is damaged (line {number} is not a journal entry); "
+                                f"move it away to start afresh, or take it back from git") from None
+
+
+class KernelLock(optuna.storages.journal.JournalFileOpenLock):
+    """The journal's lock as an fcntl lock, which the kernel lets go the moment its holder dies (a killed worker),
+    where Optuna's own locks make everyone wait out a 30 s grace period."""
+
+    def __init__(self, path: str):
+        self.path, self.handle = path, None
+
+    def acquire(self) -> bool:
+        self.handle = open(self.path, "a")
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+        return True
+
+    def release(self) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def where(setup: Setup) -> str:
+    if setup.is_file:
+        return places.shown_path(Path(setup.storage))
+    return server.without_password(setup.storage)
