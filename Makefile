@@ -1,10 +1,11 @@
 # make all        every experiment whose figure or results are missing or older than its script or common.py,
 #                 one training per core, then the data mosaic, REPRODUCTION.md and the README's tables
-# make test       the lab's tests, on every core (two to three minutes on two cores)
+# make test       the lab's tests, on every core (about three minutes on two cores; idle cores steal waiting tests)
 # make check      is the repository what its programs write from results/, the search's study and the calibration's
 #                 cells? (REPRODUCTION.md, the README's tables, the figures, tools/searches/, CALIBRATION.md); CI runs
 #                 it beside make test
-# make mine       your own experiments (every NN_*.py that is not one of the report's eight), each a --quick run
+# make mine       your own experiments (every NN_*.py that is not one of the lab's, tools/places.py), each a --quick
+#                 run; one that fails is said in a line and the others still run
 # make report     REPRODUCTION.md, the overview figures and the README's tables from results/*.json (trains nothing)
 # make calibrate  tools/calibration/CALIBRATION.md and its figure from the calibration's data (trains nothing);
 #                 make calibrate-sweep trains what the sweep lacks (hours; it resumes where it stopped)
@@ -24,8 +25,6 @@ PYTHON := .venv/bin/python
 SEEDS ?= 3
 # Trainings at once; empty: one per core.
 JOBS ?=
-REPORT_EXPERIMENTS := 01_base 02_adam 03_no_dropout 04_batch1000 05_lr01 06_wide 07_final_adam 08_final_sgd
-MINE := $(filter-out $(REPORT_EXPERIMENTS),$(basename $(wildcard [0-9][0-9]_*.py)))
 
 .PHONY: all experiments test check mine report bench bench-lab data clean calibrate calibrate-sweep search
 
@@ -46,10 +45,10 @@ check: | .venv/ready
 	$(PYTHON) -m tools.calibrate --draw --check
 
 test: .venv/ready
-	$(PYTHON) -m pytest -q -n auto
+	$(PYTHON) -m pytest -q -n auto --dist worksteal
 
 mine: | .venv/ready data
-	$(if $(MINE),$(PYTHON) -m tools.run_all --quick --seeds 1 $(MINE),@echo "no experiment of your own yet: copy a script to 09_something.py")
+	$(PYTHON) -m tools.run_all --mine
 
 .venv/ready: requirements.txt
 	$(PYTHON_FOR_VENV) -m venv .venv

@@ -21,10 +21,9 @@ import torch.nn.functional as F
 from tools import config as flags, records, runs
 from tools.data import VALIDATION, Data, load_data  # noqa: F401 (Data, load_data: notebooks and tests)
 from tools.drawing import band, seeds_legend
-from tools.files import UserError, check_writable, one_line_errors, pyplot
+from tools.files import Diverged, UserError, check_writable, one_line_errors, pyplot
 
-CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 
 # ---------------------------------------------------------------- configuration
@@ -82,7 +81,6 @@ def cross_entropy(logits, targets):
 
 def train_step(model, optimizer, inputs, targets, loss=cross_entropy):
     """One batch: forward, loss, backward, one optimizer step.
-
     Returns the logits and the loss, for the running figures."""
     logits = model(inputs)
     value = loss(logits, targets)
@@ -93,10 +91,6 @@ def train_step(model, optimizer, inputs, targets, loss=cross_entropy):
 
 
 # ---------------------------------------------------------------- training and evaluation
-
-class Diverged(UserError):
-    """The loss is no longer a finite number: a setting too aggressive to train."""
-
 
 def train_epoch(model, optimizer, x, y, batch_size: int, generator: torch.Generator, loss=cross_entropy,
                 step=train_step) -> tuple[float, float]:
@@ -220,22 +214,23 @@ def draw(record: dict):
 
 def run(name: str, make_model=make_model, make_optimizer=make_optimizer, make_schedule=no_schedule,
         loss=cross_entropy, step=train_step, argv=None, description: str | None = None, script=None, **changes):
-    """Train the experiment `name`: Config with `changes`, for each seed asked, with these pieces; write its
-    figure, results and weights in the run's own folder (runs/NAME/WHAT-CHANGED/). `changes` may also set the
-    options seeds=3, quick=True, data_dir=..., out=... Returns the record and the last seed's model; a bad value
-    raises an error before any data is read. A script's main passes its command line's flags as `argv`."""
+    """Train the experiment `name`: Config with `changes` (and the options seeds=3, quick=True, data_dir, out), for
+    each seed, with these pieces; write its figure, results and weights in a folder of its own under runs/. Returns
+    the record and the last seed's model. A script's main passes its command line's flags as `argv`."""
     config, options = flags.configure(name, Config(), changes, description, argv)
-    seeds = list(range(config.seed, config.seed + options.seeds))
-    check_writable(*runs.targets(name, options.changed, seeds, options.quick, options.out))
+    for ignored in flags.unread(config, options.given, make_model, make_optimizer, make_schedule):
+        print(f"{name}: {ignored} is not read by this experiment's model, optimizer or schedule: it changes nothing")
     data = load_data(options.data_dir, config.device, config.inputs, validation=config.validation,
                      sizes=(flags.QUICK["train_size"], flags.QUICK["val_size"]) if options.quick else None)
-    print(f"{name}: {' '.join(f'{k}={v}' for k, v in config.__dict__.items())} seeds={options.seeds}")
-    print(f"data: {data.source} ({len(data.train_x)} training, {len(data.val_x)} validation images, "
-          f"{VALIDATION[data.validation]})", flush=True)
     pieces, lessons = dict(schedule=make_schedule, loss=loss, step=step), dict(schedule=no_schedule, loss=cross_entropy,
                                                                                 step=train_step)
     record, weights = records.new_record(name, config, options, data, pieces, lessons, script), {}
-    for seed in seeds:
+    where = runs.place(record, str(make_model(config)), options.out)  # a folder of its own, unless this same run's
+    check_writable(*runs.writable(where, name))
+    print(f"{name}: {' '.join(f'{k}={v}' for k, v in config.__dict__.items())} seeds={options.seeds}")
+    print(f"data: {data.source} ({len(data.train_x)} training, {len(data.val_x)} validation images, "
+          f"{VALIDATION[data.validation]})", flush=True)
+    for seed in range(config.seed, config.seed + options.seeds):
         started = time.perf_counter()
         model, optimizer, history = train(replace(config, seed=seed), data, make_model, make_optimizer,
                                           make_schedule, loss, step)
@@ -244,7 +239,7 @@ def run(name: str, make_model=make_model, make_optimizer=make_optimizer, make_sc
                         records.predictions(probabilities(model, data.val_x), data))
         weights[seed] = records.weights_bytes(model)
         print(f"{name}: seed {seed}: {records.summary(record['runs'][-1])}", flush=True)
-    print(f"{name}: wrote {runs.save(record, draw(record), options.out, weights)}")
+    print(f"{name}: wrote {runs.save(record, draw(record), where, weights)}")
     return record, model
 
 

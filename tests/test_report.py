@@ -234,6 +234,19 @@ def test_every_results_file_is_an_experiment_of_the_tables_and_the_overview(tmp_
     assert len(claims.claims(records)) == 20
 
 
+def test_the_overview_draws_apart_the_experiments_that_end_close_together(tmp_path):
+    """02, 05 and 08 end within 0.03 of the best (08's 0.89), and 06 (0.85 here) does not: a third panel zooms on
+    their last epochs, so that lines ending a few thousandths apart are not one bundle."""
+    records = claims.load(write_results(tmp_path, dict(TYPICAL, **{"06_wide": ([0.85, 0.852, 0.848], [0.45] * 3)})))
+    fig = report.overview(records)
+    try:
+        assert len(fig.axes) == 3 and len(fig.axes[2].lines) == 3
+        assert {round(line.get_ydata()[-1], 3) for line in fig.axes[2].lines} == {0.882, 0.871, 0.89}
+        assert len(fig.axes[2].lines[0].get_xdata()) == report.LAST
+    finally:
+        common.pyplot().close(fig)
+
+
 def lasting(text, epochs):
     """A results file's text with every curve of every run cut to `epochs` epochs, or its last value repeated up to
     them."""

@@ -103,7 +103,7 @@ def test_the_lab_s_own_record_also_updates_the_lab_s_figure_and_results(tiny_dir
     (["--lr", "nan"], "--lr (Config.lr) must be a positive number; got nan"),
     (["--dropout", "1"], "--dropout (Config.dropout) must be at least 0 and below 1; got 1.0"),
     (["--threads", "0"], "--threads (Config.threads) must be a positive number; got 0"),
-    (["--hidden", "128", "x"], "argument --hidden: invalid int value: 'x'"),
+    (["--hidden", "128", "x"], "argument --hidden: 'x' is not a list of whole numbers, such as 256x128"),
     (["--device", "tpu"], "--device (Config.device) must be one of auto, cpu, cuda, mps; got 'tpu'"),
     (["--inputs", "0-255"], "--inputs (Config.inputs) must be one of unit, symmetric, standard; got '0-255'"),
     (["--optimizer", "sgdd"], "--optimizer (Config.optimizer) must be one of sgd, adam; got 'sgdd'"),

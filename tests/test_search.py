@@ -18,10 +18,12 @@ from tools.search import cli, followups, report as search_report, space, study a
 
 @pytest.fixture
 def searches(tmp_path, monkeypatch):
-    """Studies of the test's own, not the lab's tools/searches/, nor a server a user's SEARCH_STORAGE names."""
-    monkeypatch.setattr(studies, "FOLDER", tmp_path / "searches")
+    """Studies of the test's own: a student's under its own runs/searches/ (which it returns), the lab's in a folder
+    that stands for tools/searches/, and no server a user's SEARCH_STORAGE names."""
+    monkeypatch.setattr(studies, "FOLDER", tmp_path / "lab-searches")
+    monkeypatch.setattr(places, "RUNS", tmp_path / "runs")
     monkeypatch.delenv("SEARCH_STORAGE", raising=False)
-    return tmp_path / "searches"
+    return tmp_path / "runs" / "searches"
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +150,8 @@ def search_process(study, trials, data, folder, workers=1, extra=(), env=None):
             *LONG_TRIALS, *extra]
     # Ctrl-C as from a terminal, even where the test runner was started with SIGINT ignored (make test &)
     code = (f"import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            f"from pathlib import Path; from tools.search import cli, study; study.FOLDER = Path({str(folder)!r}); "
+            f"from pathlib import Path; from tools import places; from tools.search import cli; "
+            f"places.RUNS = Path({str(folder.parent)!r}); "
             f"sys.argv = {argv!r}; cli.main()")
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -213,27 +216,34 @@ if __name__ == "__main__":
 '''
 
 
-def test_a_script_that_sets_what_the_search_fixes_is_searched_then_finalised_and_ablated(searches, tiny_dir, lab,
-                                                                                          monkeypatch):
-    """A script may set epochs, threads, device or validation itself: the search's trials fix them over the
-    script's own (they once met them twice: "got multiple values for keyword argument 'epochs'"), and --final and
-    --ablation build on the same reading of the script."""
+def test_a_student_s_search_of_a_script_that_sets_what_the_search_fixes_is_the_student_s(searches, tiny_dir, lab,
+                                                                                           monkeypatch):
+    """A script may set epochs, threads, device or validation itself: the trials fix them over the script's own (they
+    once met them twice: "got multiple values for keyword argument 'epochs'"), and --final and --ablation build on
+    the same reading of the script. A study that is not the lab's lives under runs/, reports only its own runs, and
+    its --final writes a new script named after it, trained into the study's folder: the lab is left as it was."""
     (lab / "09_short.py").write_text(SHORT)
     monkeypatch.setenv("FASHION_MNIST_DIR", str(tiny_dir))  # for the trainings --final and --ablation start
     monkeypatch.setattr(places, "LAB_SEEDS", (0,))  # --final's seeds: one is enough to show it trains
-    search = ("--experiment", "09_short", "--trials", 1, "--epochs", 1, "--workers", 1, "--range", "lr=1e-3:1e-1:log")
-    code, out, err = run_program("tools.search.cli", *search)
+    lab_script = (lab / "09_searched.py").read_bytes()
+    study = ("--experiment", "09_short", "--study", "prueba")
+    code, out, err = run_program("tools.search.cli", *study, "--trials", 1, "--epochs", 1, "--workers", 1, "--range",
+                                 "lr=1e-3:1e-1:log")
     assert code == 0, err
-    [trial] = study_of(searches, "09_short").trials
+    [trial] = study_of(searches, "prueba").trials
     assert trial.state.name == "COMPLETE" and trial.user_attrs["epochs"] == 1
-    code, out, err = run_program("tools.search.cli", "--experiment", "09_short", "--final")
+    assert not studies.FOLDER.exists()  # nothing under the lab's tools/searches/
+    code, out, err = run_program("tools.search.cli", *study, "--final")
     assert code == 0, err
-    written = (lab / "09_short_searched.py").read_text()
+    written = (lab / "09_prueba_searched.py").read_text()
     assert "epochs=5" in written and "threads=2" in written and "here trained as every experiment is: 5 epochs" in written
-    final = json.loads((lab / "runs" / "09_short_searched" / "seed=0" / "results.json").read_text())
+    assert (lab / "09_searched.py").read_bytes() == lab_script and not (lab / "results").exists()
+    final = json.loads((searches / "prueba" / "final" / "results" / "09_prueba_searched.json").read_text())
     assert [len(run["history"]["val_acc"]) for run in final["runs"]] == [5]
-    code, out, err = run_program("tools.search.cli", "--experiment", "09_short", "--ablation")
+    code, out, err = run_program("tools.search.cli", *study, "--ablation")
     assert code == 0, err
-    ablated = {path.parent.parent.name for path in (searches / "09_short" / "ablation").glob("*/results/*.json")}
+    ablated = {path.parent.parent.name for path in (searches / "prueba" / "ablation").glob("*/results/*.json")}
     assert ablated == {"best", "lr"}  # lr was the one knob: putting all back is putting it back
-    assert "| lr back to 0.01 |" in (searches / "09_short" / search_report.DOCUMENT).read_text()
+    document = (searches / "prueba" / search_report.DOCUMENT).read_text()
+    assert "| lr back to 0.01 |" in document and "`09_prueba_searched.py`" in document
+    assert "08_final_sgd" not in document and "09_searched" not in document  # its own runs, no committed result

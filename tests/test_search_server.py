@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tools import postgres
+from tools import places, postgres
 from conftest import run_program
 from test_search import LONG_TRIALS, search_process, study_of, wait_for_running
 from tools.search import cli, study as search_study
@@ -16,9 +16,10 @@ from tools.search import cli, study as search_study
 
 @pytest.fixture
 def searches(tmp_path, monkeypatch):
-    monkeypatch.setattr(search_study, "FOLDER", tmp_path / "searches")
+    monkeypatch.setattr(search_study, "FOLDER", tmp_path / "lab-searches")
+    monkeypatch.setattr(places, "RUNS", tmp_path / "runs")
     monkeypatch.delenv("SEARCH_STORAGE", raising=False)
-    return tmp_path / "searches"
+    return tmp_path / "runs" / "searches"
 
 
 @pytest.fixture

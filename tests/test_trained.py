@@ -22,7 +22,7 @@ def quick_run(lab, tiny_dir, name="08_final_sgd", *flags_):
 def test_loading_a_run_s_weights_gives_its_last_validation_figures_exactly(extra, tiny_dir, lab):
     folder, record = quick_run(lab, tiny_dir, "08_final_sgd", *extra)
     assert (folder / "seed=0.pt").is_file() and record["runs"][0]["weights"]["file"] == "seed=0.pt"
-    loaded = trained.load("08_final_sgd")
+    loaded = trained.load(folder)  # a quick run: by its folder (by name, never)
     assert loaded.folder == folder and loaded.config.hidden == (512, 256)
     config = loaded.config
     data = common.load_data(str(tiny_dir), inputs=config.inputs, validation=config.validation,
@@ -36,7 +36,7 @@ def test_a_student_s_own_model_is_rebuilt_by_the_script_s_make_model(tiny_dir, l
     code, _, err = run_program(lab / "09_cnn.py", "--quick", "--data-dir", tiny_dir)
     assert code == 0, err
     record = json.loads((lab / "runs" / "09_cnn" / "quick,seed=0" / places.RESULTS).read_text())
-    loaded = trained.load("09_cnn")
+    loaded = trained.load(lab / "runs" / "09_cnn" / "quick,seed=0")
     assert isinstance(loaded.model[1], torch.nn.Conv2d)
     data = common.load_data(str(tiny_dir), sizes=(flags.QUICK["train_size"], flags.QUICK["val_size"]))
     history = record["runs"][0]["history"]
@@ -67,12 +67,12 @@ def test_a_damaged_weights_file_or_a_model_changed_since_is_one_line(tiny_dir, l
     (lab / "09_cnn.py").write_text(EXAMPLES["09_cnn"].replace("nn.Conv2d(1, 16", "nn.Conv2d(1, 8").replace(
         "nn.Conv2d(16, 32", "nn.Conv2d(8, 32"))
     with pytest.raises(UserError, match="trained with another model than 09_cnn's make_model builds now"):
-        trained.load("09_cnn")
+        trained.load(lab / "runs" / "09_cnn" / "quick,seed=0")
     (lab / "09_cnn.py").write_text(EXAMPLES["09_cnn"])
     weights = lab / "runs" / "09_cnn" / "quick,seed=0" / "seed=0.pt"
     weights.write_bytes(weights.read_bytes()[:1000])
     with pytest.raises(UserError, match=r"seed=0\.pt cannot be read"):
-        trained.load("09_cnn")
+        trained.load(lab / "runs" / "09_cnn" / "quick,seed=0")
 
 
 def test_no_kept_model_names_the_command_that_makes_one(lab):
@@ -109,13 +109,13 @@ def test_the_report_draws_predictions_and_mistakes_of_a_record_that_has_them(tin
 
 def test_predict_prints_classes_and_probabilities_for_test_indices_and_image_files(tiny_dir, lab, tmp_path):
     from PIL import Image
-    quick_run(lab, tiny_dir)
+    folder, _ = quick_run(lab, tiny_dir)
     Image.new("RGB", (90, 60), "white").save(tmp_path / "blank.png")
-    code, out, err = run_program("tools.predict", "08_final_sgd", 0, 1, 2, 3, 4, tmp_path / "blank.png",
+    code, out, err = run_program("tools.predict", folder, 0, 1, 2, 3, 4, tmp_path / "blank.png",
                                  "--data-dir", tiny_dir)
     assert code == 0, err
     lines = out.strip().splitlines()
-    assert lines[0].startswith("08_final_sgd seed 0, from ") and len(lines) == 7
+    assert lines[0].startswith("08_final_sgd/quick,seed=0: ") and lines[0].endswith(", seed 0:") and len(lines) == 7
     for line in lines[1:]:
         probabilities = [float(part.rsplit(" ", 1)[1]) for part in line.rsplit(": ", 1)[1].split(", ")]
         assert len(probabilities) == predict.TOP and probabilities == sorted(probabilities, reverse=True)
@@ -146,16 +146,15 @@ def test_a_28x28_grey_image_passes_untouched_and_any_other_is_made_fashion_mnist
 
 
 def test_compare_draws_two_experiments_on_one_pair_of_axes(tiny_dir, lab, tmp_path):
-    quick_run(lab, tiny_dir, "01_base")
-    quick_run(lab, tiny_dir, "05_lr01")
-    code, out, err = run_program("tools.compare", "01_base", "05_lr01", "--out", tmp_path / "c.png")
+    named = [quick_run(lab, tiny_dir, name)[0] for name in ("01_base", "05_lr01")]  # quick runs: by their folders
+    code, out, err = run_program("tools.compare", *named, "--out", tmp_path / "c.png")
     assert code == 0, err
     assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
     assert out.count("2 epochs, 1 seed; QUICK RUN, 300 training images: not a result") == 2, out
-    fig = compare.compare([(runs.label(found), records.read(found)) for found in map(runs.find, ("01_base", "05_lr01"))])
+    fig = compare.compare([(runs.label(found), records.read(found)) for found in map(runs.find, named)])
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert [label.split(":")[0] for label in labels] == ["01_base/quick,seed=0", "05_lr01/quick,seed=0"]
-    code, _, err = run_program("tools.compare", "01_base", "09_nothing")
+    code, _, err = run_program("tools.compare", named[0], "09_nothing")
     assert code == 1 and "09_nothing" in err and err.count("\n") == 1
 
 
@@ -165,8 +164,8 @@ def test_a_record_of_another_format_is_refused_in_one_line_by_what_reads_it(tiny
     folder, record = quick_run(lab, tiny_dir, "01_base")
     del record["format"]
     (folder / places.RESULTS).write_text(json.dumps(record))
-    for program, *flags in (("tools.compare", "01_base", str(folder)), ("tools.predict", str(folder), "0")):
-        code, _, err = run_program(program, *flags)
+    for program, *arguments in (("tools.compare", str(folder), str(folder)), ("tools.predict", str(folder), "0")):
+        code, _, err = run_program(program, *arguments)
         assert code == 1 and err.count("\n") == 1, err
         assert f"has record format None, and this lab reads format {records.RECORD_FORMAT}; remake it" in err
     with pytest.raises(UserError, match="has record format None"):

@@ -3,8 +3,8 @@
     python -m tools.compare 05_lr01 09_lr01_cosine                 writes runs/compare/05_lr01-vs-09_lr01_cosine.png
     python -m tools.compare 01_base runs/01_base/lr=0.01,seed=0 --out mine.png
 
-Each is an experiment's name (the lab's results/NAME.json if there is one, else its newest run in runs/NAME/) or
-a run's folder (or its results.json).
+Each is an experiment's name (the lab's results/NAME.json if there is one, else its newest full run in runs/NAME/,
+never a --quick one) or a run's folder (or its results.json), a quick one too; a line for each says which it chose.
 """
 from __future__ import annotations
 
@@ -42,9 +42,8 @@ def main(argv=None):
             raise UserError("name two or more experiments or runs to compare")
         found = [runs.find(what) for what in args.runs]
         chosen = [(runs.label(results), records.read(results)) for results in found]
-        for results, (label, record) in zip(found, chosen):
-            print(f"compare: {label}: {places.shown_path(results)} ({records.how_made(record)}, "
-                  f"{record['data']['train_size']:,} training images)")
+        for results, (_, record) in zip(found, chosen):
+            print(f"compare: {runs.chosen(results, record)}")
         out = args.out or places.RUNS / "compare" / ("-vs-".join(label.split(" ")[0].replace("/", "_")
                                                                  for label, _ in chosen) + ".png")
         write_together({out: png_bytes(compare(chosen))})

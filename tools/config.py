@@ -94,13 +94,21 @@ class Parser(argparse.ArgumentParser):
         raise ConfigError(message)
 
 
+def sizes(text: str) -> list[int]:
+    """An argparse type for the sizes of hidden layers: 256x128 and 256,128 as the lab writes them, or 256 128."""
+    try:
+        return [int(part) for part in text.replace(",", "x").split("x")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of whole numbers, such as 256x128") from None
+
+
 def parser(name: str, config, description: str | None) -> Parser:
     p = Parser(prog=f"{name}.py", description=description)
     for f in fields(config):
         default = getattr(config, f.name)
-        kind = type(f.default) if not isinstance(f.default, tuple) else int
+        kind = type(f.default) if not isinstance(f.default, tuple) else sizes
         # No argparse `choices`: check() refuses a flag's value as it refuses a script's, in the same words.
-        metavar = "N" if isinstance(f.default, tuple) else "{" + ",".join(CHOICES[f.name]) + "}" \
+        metavar = "N[xN...]" if isinstance(f.default, tuple) else "{" + ",".join(CHOICES[f.name]) + "}" \
             if f.name in CHOICES else None
         p.add_argument(flag(f.name), type=kind, nargs="+" if isinstance(f.default, tuple) else None, metavar=metavar,
                        help=f"{HELP.get(f.name, f.name)} (default: {default if not isinstance(default, tuple) else ' '.join(map(str, default))})")
@@ -140,6 +148,9 @@ def configure(name: str, config, changes: dict, description: str | None = None, 
         raise ConfigError(f"--seeds must be a whole number above zero; got {options.seeds!r}")
     options.out = Path(options.out) if options.out is not None else None
     given = {f.name: getattr(options, f.name) for f in fields(config) if getattr(options, f.name) is not None}
+    given = {key: sum(value, []) if isinstance(getattr(config, key), tuple) else value for key, value in given.items()}
+    options.given = set(given)  # the flags on the command line, for what the script's pieces read of them
+    refuse_the_labs_folders(options.out)
     config = checked(replace(script, **given))
     config = replace(config, device=resolve_device(config.device).type)
     own = {f.name: tuple(value) if isinstance(value := getattr(script, f.name), list) else value
@@ -148,6 +159,46 @@ def configure(name: str, config, changes: dict, description: str | None = None, 
     if options.quick:  # said by "quick" in the run's name, so not counted as a change of epochs
         config = replace(config, epochs=min(config.epochs, QUICK["epochs"]))
     return config, options
+
+
+def refuse_the_labs_folders(out: Path | None) -> None:
+    """--out into what the lab tracks (its root, figures/, results/, tools/, tests/) is refused: only the lab's own
+    record writes figures/ and results/, and it does so by itself."""
+    if out is None:
+        return
+    where = out.resolve()
+    tracked = [places.ROOT / name for name in ("figures", "results", "tools", "tests")]
+    if where == places.ROOT.resolve() or any(where == t.resolve() or t.resolve() in where.parents for t in tracked):
+        raise ConfigError(f"--out {out} is one of the lab's own folders, which only the lab's record writes (python "
+                          f"NAME.py --seeds 3 writes figures/ and results/ by itself); choose a folder of your own, "
+                          f"or leave --out out for a folder under runs/")
+
+
+PIECES_READ = ("optimizer", "lr", "hidden", "dropout")  # what only the pieces read (the loop reads the others)
+
+
+class Watched:
+    """A configuration that notes which fields are read, to tell which flags an experiment's own pieces ignore."""
+
+    def __init__(self, config):
+        object.__setattr__(self, "config", config)
+        object.__setattr__(self, "read", set())
+
+    def __getattr__(self, name):
+        self.read.add(name)
+        return getattr(self.config, name)
+
+
+def unread(config, given: set, make_model, make_optimizer, make_schedule) -> list[str]:
+    """The flags given on the command line that none of the experiment's model, optimizer or schedule reads from
+    the configuration (--hidden for a CNN of one's own): they change nothing, and a run should say so."""
+    watched = Watched(config)
+    try:
+        model = make_model(watched)
+        make_schedule(make_optimizer(model.parameters(), watched), watched)
+    except Exception:  # noqa: BLE001: a piece that needs a real Config (replace(config, ...)): nothing to tell
+        return []
+    return [flag(name) for name in PIECES_READ if name in given and name not in watched.read]
 
 
 def resolve_device(name: str) -> torch.device:

@@ -19,6 +19,10 @@ class UserError(Exception):
     """A problem the user can fix; printed as one line, without a traceback."""
 
 
+class Diverged(UserError):
+    """The loss is no longer a finite number: a setting too aggressive to train (common.train raises it)."""
+
+
 class ConfigError(UserError):
     """A value no training can run with; exit status 2, as for argparse's own errors."""
 

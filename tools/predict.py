@@ -4,7 +4,8 @@
     python -m tools.predict 08_final_sgd my_shoe.png         a photo of one's own
     python -m tools.predict runs/05_lr01/epochs=3,seed=0 7   a run's folder instead of an experiment's name
 
-An experiment's name means its newest run that kept its weights (every run does since 2026-12). A 28x28 grey
+An experiment's name means the lab's own run, else its newest full run (never a --quick one: name that by its
+folder); the first line says which it chose. A 28x28 grey
 image is taken as it is. Any other PNG or JPEG is made to look like Fashion-MNIST's images: grey, inverted if its
 background is light (Fashion-MNIST's clothes are light on black), cropped to the object and fitted by its longest
 side into 28x28, centred.
@@ -20,7 +21,6 @@ import common
 from tools import data as datafiles, trained
 from tools.data import DATA_DIR_HELP
 from tools.files import UserError, one_line_errors
-from tools.places import shown_path
 
 TOP = 3  # classes printed per image
 
@@ -78,8 +78,9 @@ def predict(run: str, images: list[str], seed: int | None = None, data_dir: str 
     if missing:
         raise UserError(f"{', '.join(missing)}: no such file; give test-set indices (0-9999) or image files")
     pixels = [(f"{path}", as_fashion_mnist(path), None) for path in files]
-    model = trained.load(run, seed)
-    lines = [f"{model.record['experiment']} seed {model.seed}, from {shown_path(model.folder)}:"]
+    said = []
+    model = trained.load(run, seed, say=said.append)
+    lines = [said[0].removeprefix("loaded ") + ":"]
     if indices:
         test_x, test_y = datafiles.split_images("val", data_dir)
         wrong = [i for i in indices if int(i) >= len(test_x)]

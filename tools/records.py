@@ -145,7 +145,8 @@ def record_problem(record, epochs: int | None, keys: tuple = HISTORY_KEYS) -> st
 
 
 def seeds_of(record: dict) -> list[int]:
-    return [run["seed"] for run in record["runs"]]
+    """The seeds a record's runs have, or will have before they train: from its first seed on, as many as it asks."""
+    return list(range(record["config"]["seed"], record["config"]["seed"] + record["seeds"]))
 
 
 def mean_seconds(record: dict) -> float:

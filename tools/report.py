@@ -20,9 +20,10 @@ from tools import places
 from tools.claims import FAILS, HOLDS, METHOD, NOISE, claims, curves, final, load, spread
 from tools.data import DATA_DIR_HELP, split_images
 from tools.drawing import band, image_grid, seeds_legend
-from tools.files import Made, UserError, bring_up_to_date, one_line_errors, pyplot, section_text
-from tools.places import REPORT_EXPERIMENTS, lab_files
-from tools.records import digest, mean_seconds, what_ran
+from tools.files import Made, UserError, bring_up_to_date, one_line_errors, png_bytes, pyplot, section_text, \
+    write_together
+from tools.places import REPORT_EXPERIMENTS, RESULTS, lab_files
+from tools.records import digest, mean_seconds, read, what_ran
 
 BEST = "08_final_sgd"  # the report's best model, whose confusion matrix is drawn
 
@@ -40,16 +41,31 @@ def results_table(r: dict) -> list[str]:
     return lines
 
 
+CLOSE, LAST = 0.03, 10  # the overview's inset: the experiments that end within CLOSE of the best, their LAST epochs
+
+
 def overview(r: dict):
-    """Validation loss and accuracy of every experiment on one pair of axes."""
-    fig, axes = pyplot().subplots(1, 2, figsize=(12, 5.6), layout="constrained")
+    """Validation loss and accuracy of every experiment on one pair of axes; a third draws apart the last epochs of
+    those that end close together."""
+    finals = {name: statistics.mean(final(record, "val_acc")) for name, record in r.items()}
+    close = [name for name in r if finals[name] >= max(finals.values()) - CLOSE]  # they end in one bundle
+    fig, axes = pyplot().subplots(1, 3 if len(close) > 1 else 2, figsize=(16 if len(close) > 1 else 12, 5.6),
+                                  layout="constrained", width_ratios=(1, 1, 0.75) if len(close) > 1 else None)
+    inset = axes[2] if len(close) > 1 else None
     for i, (name, record) in enumerate(r.items()):
         # Ten colours, then the same colours dotted; the report's failure (07) dashed, as it is the odd one.
         style = dict(color=f"C{i % 10}", lw=1.8, ls="--" if name.startswith("07_") else ":" if i >= 10 else "-")
-        for ax, key in zip(axes, ("val_loss", "val_acc")):
+        for ax, key in zip(axes[:2], ("val_loss", "val_acc")):
             band(ax, curves(record, key), label=name, **style)
+        if inset and name in close:
+            band(inset, [c[-LAST:] for c in curves(record, "val_acc")], **style)
     axes[0].set(xlabel="epoch", ylabel="validation cross-entropy loss", ylim=(0, 2.5))
     axes[1].set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
+    if inset:
+        epochs = max(len(c) for name in close for c in curves(r[name], "val_acc"))
+        inset.set_xticks(range(1, LAST + 1, 3), [str(epochs - LAST + e) for e in range(1, LAST + 1, 3)])
+        inset.set(xlabel="epoch", ylabel="validation accuracy")
+        inset.set_title(f"zoomed: the last {LAST} epochs of those\nending within {CLOSE} of the best", fontsize=9)
     for ax in axes:
         ax.grid(alpha=0.3)
     seeds = sorted({len(record["runs"]) for record in r.values()})
@@ -141,6 +157,16 @@ def recorded_images(record: dict, which: str, data_dir: str | None = None) -> to
     return images[record["runs"][0][which]["index"]]
 
 
+def run_grids(folder: Path, data_dir: str | None = None) -> list[Path]:
+    """A run's predictions and mistakes drawn into its own folder (predictions.png, mistakes.png)."""
+    record = read(folder / RESULTS, remedy="run the experiment again")
+    grids = {folder / f"{GRIDS[which]}.png": png_bytes(image_grid(record, which, recorded_images(record, which, data_dir),
+                                                                  CLASSES), digest((folder / RESULTS).read_bytes()))
+             for which in GRIDS}
+    write_together(grids)
+    return list(grids)
+
+
 def outputs(r: dict, folder: Path, root: Path, shown=(BEST,), data_dir: str | None = None) -> dict[Path, Made]:
     """Every file the report makes from the records `r` (read from `folder`). Experiments in `shown` get their
     predictions and mistakes drawn too, which reads their images from the data files."""
@@ -174,17 +200,24 @@ def main(argv=None):
     parser.add_argument("--check", action="store_true", help="write nothing; fail if any file differs from what the "
                         "report would write")
     parser.add_argument("--predictions", nargs="+", default=[BEST], metavar="NAME",
-                        help=f"experiments whose recorded predictions and mistakes are drawn (default: {BEST}); "
-                             "drawing them reads the images from the data files")
+                        help=f"experiments whose recorded predictions and mistakes are drawn (default: {BEST}), or "
+                             "runs' folders, whose grids go into the folder; drawing reads the images from the data")
     parser.add_argument("--data-dir", help=DATA_DIR_HELP + " (for the predictions' images)")
     args = parser.parse_args(argv)
     results, out = args.results or places.ROOT / "results", args.out or places.ROOT
+    runs_named = [what for what in args.predictions if (Path(what) / RESULTS).is_file()]
     with one_line_errors("report"):
+        if runs_named and not args.check:
+            for folder in map(Path, runs_named):
+                print(f"report: wrote {', '.join(map(places.shown_path, run_grids(folder, args.data_dir)))}")
+            if len(runs_named) == len(args.predictions):
+                return  # only runs' grids were asked for: the lab's files stay as they are
         records = load(results)
-        unknown = sorted(set(args.predictions) - set(records))
+        unknown = sorted(set(args.predictions) - set(records) - set(runs_named))
         if unknown:
             raise UserError(f"--predictions {' '.join(unknown)}: no such results in {places.shown_path(results)}")
-        made = outputs(records, results, out, args.predictions, args.data_dir)
+        made = outputs(records, results, out, [name for name in args.predictions if name not in runs_named],
+                       args.data_dir)
         wrote = bring_up_to_date(made, args.check, "make report (or make all)", out)
     if args.check:
         print(f"report: REPRODUCTION.md, the README's tables and {len(made) - 2} figures are what "

@@ -42,6 +42,8 @@ def main():
     parser.add_argument("--force", action="store_true", help="run them even if up to date")
     parser.add_argument("--out", type=Path, help="write each experiment as OUT/figures/NAME.png and "
                         "OUT/results/NAME.json instead of in its run's folder (and the lab's)")
+    parser.add_argument("--mine", action="store_true", help="your own experiments (every NN_*.py that is not one of "
+                        "the lab's), each --quick at one seed, each run whatever becomes of the others (make mine)")
     ours, script_flags = split_flags(parser, sys.argv[1:])
     args = parser.parse_args(ours)
     names_here = places.experiment_names()
@@ -53,6 +55,12 @@ def main():
 
 
 def run_names(args, names_here: list[str], script_flags: list[str]) -> None:
+    if args.mine:
+        args.names = [name for name in names_here if name not in places.LAB_EXPERIMENTS]
+        if not args.names:
+            print("run_all: no experiment of your own yet: copy a script to 10_something.py")
+            return
+        args.seeds, script_flags = 1, ["--quick", *script_flags]
     seeds = list(range(args.seed, args.seed + args.seeds))
     chosen = args.force or args.names or script_flags  # what was asked for by name or flag is run, not judged
     names = [name for name in args.names or names_here if chosen or out_of_date(name, seeds, args.out)]
@@ -65,7 +73,7 @@ def run_names(args, names_here: list[str], script_flags: list[str]) -> None:
     print(f"run_all: {len(runs)} runs ({', '.join(names)}; seeds {seeds[0]}-{seeds[-1]}) on {args.jobs} "
           f"workers; each run's output in {places.shown_path(logs)}", flush=True)
     with tempfile.TemporaryDirectory(prefix="run_all-") as scratch:
-        failed = run(runs, args.jobs, Path(scratch))
+        failed = run(runs, args.jobs, Path(scratch), keep_going=args.mine)
     if failed:
         sys.exit(f"run_all: {failed}")
 
@@ -134,7 +142,7 @@ class Run(NamedTuple):
         return f"{self.tag}{self.name} seed {self.seed}"
 
 
-def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) -> str | None:
+def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None, keep_going: bool = False) -> str | None:
     """Run `jobs` at a time, in the order given; write each experiment once all its seeds are done, merged with
     `earlier`'s single-seed records of it ({(name, out): [record, ...]}), if any. On a failure or Ctrl-C, stop the
     others and say so; experiments finished by then stay written."""
@@ -142,7 +150,7 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) 
     finished = {key: list(records) for key, records in (earlier or {}).items()}
     seeds_of = {(r.name, r.out): len(finished.get((r.name, r.out), ()))
                 + sum(1 for o in runs if (o.name, o.out) == (r.name, r.out)) for r in runs}
-    started, took, weights = time.monotonic(), {}, {}
+    started, took, weights, failures = time.monotonic(), {}, {}, []
     # kill's SIGTERM, like Ctrl-C, must stop the trainings started here rather than leave them running on.
     on_sigterm = signal.signal(signal.SIGTERM, stopped)
     try:
@@ -165,7 +173,12 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) 
                 log.close()
                 if process.returncode != 0:
                     last = Path(log.name).read_text().strip().splitlines() or ["(no output)"]
-                    return f"{r} failed: {last[-1]} (whole output: {places.shown_path(Path(log.name))})"
+                    said = f"{r} failed: {last[-1]} (whole output: {places.shown_path(Path(log.name))})"
+                    if not keep_going:
+                        return said
+                    failures.append(r)
+                    print(f"run_all: {said}", flush=True)
+                    continue
                 took[r] = time.monotonic() - since
                 record = json.loads((folder / places.RESULTS).read_text())
                 kept = folder / records.weights_file(r.seed)
@@ -178,7 +191,7 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None) 
                 if len(experiment) == seeds_of[(r.name, r.out)]:
                     print(f"{r.tag}{r.name}: wrote {write(merge(experiment), r.out, weights.pop((r.name, r.out), {}))}",
                           flush=True)
-        return None
+        return f"{len(failures)} of {len(runs)} runs failed: {', '.join(map(str, failures))}" if failures else None
     except KeyboardInterrupt:
         return ("interrupted; the experiments finished before were written, no other: "
                 + (", ".join(name for (name, out), records in finished.items() if len(records) == seeds_of.get((name, out)))
@@ -220,7 +233,7 @@ def write(record: dict, out: Path | None, weights: dict[int, bytes]) -> str:
     """The experiment's record and figure, and its seeds' weights when it goes to its run's folder (with --out,
     only the figure and the record are kept)."""
     if out is None:
-        return folders.save(record, common.draw(record), weights=weights)
+        return folders.save(record, common.draw(record), folders.place(record, record["layers"]), weights)
     record = dict(record, runs=[{k: v for k, v in run.items() if k != "weights"} for run in record["runs"]])
     content = records.json_bytes(record)  # without weights: none are kept with --out, and none are named
     figure, results = places.lab_files(record["experiment"], out)

@@ -9,9 +9,12 @@ writes there too, and no other run ever does.
 from __future__ import annotations
 
 import difflib
+import itertools
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
-from tools import places
+from tools import places, records
 from tools.files import UserError, png_bytes, write_together
 from tools.records import digest, is_the_labs, json_bytes, seeds_of, weights_file
 
@@ -26,37 +29,83 @@ def variant(changed: dict, seeds: list[int], quick: bool = False) -> str:
     return ",".join(parts)
 
 
-def run_folder(record: dict) -> Path:
-    return places.RUNS / record["experiment"] / variant(record["changed"], seeds_of(record), record["quick"])
+def identity(record: dict, layers: str) -> dict:
+    """What makes two runs the same run: the experiment, its script as it was, its configuration and seeds, its data,
+    its pieces and its model. A run with all of these the same may replace the other; any other never does."""
+    data = {key: value for key, value in record["data"].items() if key != "source"}  # where the files were: no matter
+    return dict(experiment=record["experiment"], script=record["script"], config=record["config"], quick=record["quick"],
+                seeds=record["seeds"], data=data, schedule=record["schedule"], loss=record["loss"], step=record["step"],
+                layers=layers)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a run writes: its folder, whether it replaces the same run made there before (else the folder is new),
+    the lab's figures/ and results/ too when it is the lab's own record, and the other runs of its name it keeps."""
+    folder: Path
+    replaces: bool
+    lab: bool
+    kept: tuple = ()
+
+
+def place(record: dict, layers: str, out: Path | None = None) -> Place:
+    """A run's folder, decided before it trains. By default runs/EXPERIMENT/WHAT-CHANGED/, or, if that folder holds
+    another run (other settings, pieces, model or script), the first of WHAT-CHANGED,run2/, ,run3/, ... that is free
+    or holds this same run: no run replaces a different one. `out`, the user's own folder, is used as it is, and is
+    refused if it holds another run."""
+    mine = identity(record, layers)
+    lab = out is None and is_the_labs(record)
+    if out is not None:
+        if holds_another(out, mine):
+            raise UserError(f"--out {places.shown_path(out)} holds another run; give a folder of its own (or leave "
+                            f"--out out: every run then gets a new folder under runs/)")
+        return Place(out, (out / places.RESULTS).is_file(), lab)
+    base = places.RUNS / record["experiment"] / variant(record["changed"], seeds_of(record), record["quick"])
+    kept = []
+    for number in itertools.count(1):
+        folder = base if number == 1 else base.with_name(f"{base.name},run{number}")
+        if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+            return Place(folder, False, lab, tuple(kept))
+        if (folder / places.RESULTS).is_file() and not holds_another(folder, mine):
+            return Place(folder, True, lab)
+        kept.append(folder)
+
+
+def holds_another(folder: Path, mine: dict) -> bool:
+    """Whether `folder` holds a run that is not this one (an unreadable record counts as another: it is kept)."""
+    path = folder / places.RESULTS
+    if not path.is_file():
+        return False
+    try:
+        theirs = json.loads(path.read_text())
+        return identity(theirs, theirs["layers"]) != json.loads(json.dumps(mine))  # tuples as JSON keeps them
+    except (OSError, ValueError, KeyError, TypeError):
+        return True
 
 
 def own_files(name: str, seeds: list[int], out: Path | None = None) -> tuple[Path, Path]:
-    """The figure and results of the script's own settings at `seeds`: the lab's (at the lab's seeds, or under
-    `out`'s figures/ and results/), else its run's folder."""
+    """The figure and results of the script's own settings at `seeds`, as make all sees them: the lab's (at the lab's
+    seeds, or under `out`'s figures/ and results/), else its run's first folder."""
     if out or tuple(seeds) == places.LAB_SEEDS:
         return places.lab_files(name, out)
     folder = places.RUNS / name / variant({}, seeds)
     return folder / places.FIGURE, folder / places.RESULTS
 
 
-def targets(name: str, changed: dict, seeds: list[int], quick: bool, out: Path | None) -> list[Path]:
+def writable(where: Place, name: str) -> list[Path]:
     """The folders a run will write, known before it trains, so that an unwritable one is refused first."""
-    folder = out or places.RUNS / name / variant(changed, seeds, quick)
-    lab = [] if out or changed or quick or tuple(seeds) != places.LAB_SEEDS or not places.script(name).is_file() \
-        else [p.parent for p in places.lab_files(name)]
-    return [folder, *lab]
+    return [where.folder, *([p.parent for p in places.lab_files(name)] if where.lab else [])]
 
 
-def save(record: dict, figure, out: Path | None = None, weights: dict[int, bytes] | None = None) -> str:
-    """The run's figure, results and each seed's weights in its folder (`out`, or its place under runs/), and the
-    figure and results in the lab's figures/ and results/ when it is the lab's own record: all whole, or none.
-    Returns where, in words."""
-    folder = out or run_folder(record)
+def save(record: dict, figure, where: Place, weights: dict[int, bytes] | None = None) -> str:
+    """The run's figure, results and each seed's weights in its folder, and the figure and results in the lab's
+    figures/ and results/ when it is the lab's own record: all whole, or none. Returns where, in words."""
+    folder = where.folder
     content = json_bytes(record)
     image = png_bytes(figure, source=digest(content))
     files = {folder / places.FIGURE: image, folder / places.RESULTS: content,
              **{folder / weights_file(seed): data for seed, data in (weights or {}).items()}}
-    if out is None and is_the_labs(record):
+    if where.lab:
         figure_path, results_path = places.lab_files(record["experiment"])
         files.update({figure_path: image, results_path: content})
     try:
@@ -67,33 +116,42 @@ def save(record: dict, figure, out: Path | None = None, weights: dict[int, bytes
         raise
     lab = [places.shown_path(p) for p in files if p.parent != folder]
     kept = "".join(f", {weights_file(seed)}" for seed in weights or {})
-    return (f"{places.shown_path(folder)}/ ({places.FIGURE}, {places.RESULTS}{kept})"
+    said = (f"{places.shown_path(folder)}/ ({places.FIGURE}, {places.RESULTS}{kept})"
             + (f", and the lab's {' and '.join(lab)}" if lab else ""))
+    if where.replaces:
+        return said + "; it replaced the run made there before with the same settings, pieces, model and script"
+    return said + (f"; kept the earlier run{'s' * (len(where.kept) > 1)} of other settings, pieces or script in "
+                   f"{', '.join(places.shown_path(f) + '/' for f in where.kept)}" if where.kept else "")
 
 
 # ---------------------------------------------------------------- finding a run by its name
 
 def find(what: str | Path, weights: bool = False) -> Path:
-    """The results.json that `what` names, the same for compare, predict and load: a run's folder (or its
-    results.json) as it is; an experiment's name (or its script) means the lab's own record when there is one, else
-    its newest run (`weights`: that kept its weights). Not found: the names there are nearest to it."""
+    """The results.json that `what` names, the same for compare, predict and load. A run's folder (or its
+    results.json) is taken as it is, a quick run too. An experiment's name (or its script) means the lab's own
+    record when there is one, else its newest full run (on the whole data, not --quick); `weights`: that kept its
+    weights. Not found: what there is instead, or the nearest names."""
     path = Path(what)
     if path.name == places.RESULTS and path.is_file():
         return path
     if (path / places.RESULTS).is_file():
         return path / places.RESULTS
     name = path.stem if path.suffix == ".py" else str(what)
+    made = sorted((p for p in (places.RUNS / name).glob(f"*/{places.RESULTS}")
+                   if not weights or any(p.parent.glob("seed=*.pt"))), key=lambda p: p.stat().st_mtime)
     lab = places.lab_files(name)[1]
-    lab_run = places.RUNS / name / variant({}, list(places.LAB_SEEDS)) / places.RESULTS
-    if lab.is_file() and not weights:
-        return lab
-    if lab.is_file() and lab_run.is_file() and lab_run.read_bytes() == lab.read_bytes():
-        return lab_run  # the lab's record, with the weights its run kept
-    made = sorted((results for results in (places.RUNS / name).glob(f"*/{places.RESULTS}")
-                   if not weights or any(results.parent.glob("seed=*.pt"))), key=lambda p: p.stat().st_mtime)
-    if made:
-        return made[-1]
+    if lab.is_file():
+        kept = [p for p in made if p.read_bytes() == lab.read_bytes()]  # the lab's own run, with its weights
+        if not weights or kept:
+            return kept[-1] if weights else lab
+    full = [p for p in made if is_full(p)]
+    if full:
+        return full[-1]
     kept = "trained model" if weights else "results"
+    if made:
+        raise UserError(f"{name} has only quick runs or runs on part of the data ({places.shown_path(made[-1].parent)}/"
+                        f"{' and others' if len(made) > 1 else ''}), which are smoke tests, not results; name one by "
+                        f"its folder to use it all the same, or train it: python {name}.py")
     if places.script(name).is_file():
         raise UserError(f"no {kept} of {name} in results/ nor in {places.shown_path(places.RUNS / name)}/; train one "
                         f"with: python {name}.py  (or --quick for a smoke run)")
@@ -103,9 +161,26 @@ def find(what: str | Path, weights: bool = False) -> Path:
                     f"; there are {', '.join(sorted(known))}" if known else "; run an experiment first"))
 
 
+def is_full(results: Path) -> bool:
+    """Whether a run trained on the whole data set, not as a quick run (an unreadable record is not)."""
+    try:
+        record = json.loads(results.read_text())
+        held_out = record["data"]["val_size"] if record["config"]["validation"] != "test" else 0
+        return not record["quick"] and record["data"]["train_size"] + held_out >= places.FULL_DATA["train_size"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def chosen(results: Path, record: dict) -> str:
+    """What a tool prints of the run it chose by a name: which, where, how long, on how much."""
+    return (f"{label(results)}: {places.shown_path(results.parent)}/ ({records.how_made(record)}; "
+            f"{record['data']['train_size']:,} training images)")
+
+
 def label(results: Path) -> str:
     """How a found record is named in what a tool prints: "05_lr01 (the lab's)", "09_mine/lr=0.01,seed=0"."""
     name = results.stem if results.name != places.RESULTS else results.parent.parent.name
-    if results == places.lab_files(name)[1] or results.parent == places.RUNS / name / variant({}, [*places.LAB_SEEDS]):
+    lab = places.lab_files(name)[1]
+    if results == lab or (lab.is_file() and results.read_bytes() == lab.read_bytes()):
         return f"{name} (the lab's)"
     return f"{results.parent.parent.name}/{results.parent.name}"

@@ -24,11 +24,11 @@ class Trained:
     seed: int
 
 
-def load(what: str | Path, seed: int | None = None, device: str = "cpu", make_model=None) -> Trained:
+def load(what: str | Path, seed: int | None = None, device: str = "cpu", make_model=None, say=print) -> Trained:
     """A saved run's model, rebuilt by its experiment's make_model with the configuration that trained it, with
     its weights loaded and checked against the record's checksum. `what`: a run's folder, or an experiment's name
     (runs.find: the lab's own run, else the newest that kept weights); `seed` picks one of its seeds (default: the
-    first). A notebook's run with a model of its own needs that `make_model` again."""
+    first). A notebook's run with a model of its own needs that `make_model` again. It says which run it chose."""
     results = runs.find(what, weights=True)
     folder, record = results.parent, records.read(results)
     kept = {run["seed"]: run for run in record["runs"]}
@@ -60,4 +60,5 @@ def load(what: str | Path, seed: int | None = None, device: str = "cpu", make_mo
         raise UserError(f"{places.shown_path(path)} is not the model its record describes (checksum differs); "
                         f"run the experiment again")
     model.load_state_dict(state)
+    say(f"loaded {runs.chosen(results, record)}, seed {seed}")
     return Trained(model.to(device).eval(), config, record, folder, seed)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -15,11 +16,21 @@ from tools.search.space import changes_of, described
 
 
 def final_name(setup) -> str:
-    return "09_searched" if setup.experiment == "01_base" else f"{setup.experiment}_searched"
+    """The best setting's script: 09_searched for the lab's own study, else named after the study (a new script,
+    never one of the lab's)."""
+    if setup.is_the_labs:
+        return "09_searched"
+    return f"{setup.study}_searched" if re.match(r"\d\d_", setup.study) else f"{setup.experiment[:2]}_{setup.study}_searched"
+
+
+def final_folder(setup) -> Path | None:
+    """Where --final's record goes: the lab's figures/ and results/ for the lab's study (None), else the study's own
+    folder under runs/searches/, so that a student's search leaves the lab as it was."""
+    return None if setup.is_the_labs else setup.folder / "final"
 
 
 def final_record(setup) -> dict | None:
-    path = places.lab_files(final_name(setup))[1]
+    path = places.lab_files(final_name(setup), final_folder(setup))[1]
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -62,16 +73,20 @@ def final(setup, study) -> None:
     name = final_name(setup)
     path = places.script(name)
     text = script_text(setup, study)
+    if not setup.is_the_labs and name in places.LAB_EXPERIMENTS:
+        raise UserError(f"{name}.py is one of the lab's own scripts; give the study another --study NAME")
     if path.is_file() and path.read_text() != text and "structured search found" not in path.read_text():
         raise UserError(f"{path.name} exists and was not written by the search; move it away first")
     write_together({path: text.encode()})
-    print(f"search: wrote {path.name}; training it over seeds {', '.join(map(str, places.LAB_SEEDS))}", flush=True)
+    out = final_folder(setup)
+    print(f"search: wrote {path.name}; training it over seeds {', '.join(map(str, places.LAB_SEEDS))}"
+          + (f" into {places.shown_path(out)}/" if out else ""), flush=True)
     with tempfile.TemporaryDirectory(prefix="search-final-") as scratch:
-        failed = run([Run(name, seed) for seed in places.LAB_SEEDS], min(cores(), len(places.LAB_SEEDS)),
+        failed = run([Run(name, seed, out) for seed in places.LAB_SEEDS], min(cores(), len(places.LAB_SEEDS)),
                      Path(scratch))
     if failed:
         raise UserError(failed)
-    if places.lab_files(name)[1].is_file():  # trained as the lab's own record: the report has one experiment more
+    if setup.is_the_labs:  # trained as the lab's own record: the report has one experiment more
         lab_report.main([])
 
 

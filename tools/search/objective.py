@@ -13,6 +13,7 @@ import optuna
 
 import common
 from tools import experiments
+from tools.files import Diverged
 
 
 class Surplus(Exception):
@@ -52,7 +53,7 @@ class Objective:
                                    log=lambda line: None)[2]
         except optuna.TrialPruned:
             raise
-        except common.Diverged as e:  # a setting this bad is what pruning is for
+        except Diverged as e:  # a setting this bad is what pruning is for
             trial.set_user_attr("diverged", str(e))
             raise optuna.TrialPruned() from None
         except Exception as e:  # the trial FAILS, and says why in one line; the worker stops with that line

@@ -20,7 +20,8 @@ from tools.files import ConfigError, UserError
 from tools.search import server
 from tools.search.space import DEFAULT_SPACE, REPORT_TRIALS, Range, parse_range
 
-FOLDER = places.ROOT / "tools" / "searches"
+FOLDER = places.ROOT / "tools" / "searches"  # the lab's own studies, committed; a student's live under runs/searches/
+LAB_STUDIES = ("01_base",)
 DEFAULT_EXPERIMENT, DEFAULT_TRIALS, DEFAULT_EPOCHS = "01_base", 60, 15
 HEARTBEAT_SECONDS = 20  # --storage: a dead worker's trial is FAILED within 3 beats (its grace) and 1 more
 SAMPLER = dict(n_startup_trials=10, multivariate=True, group=True)  # TPE's: its first trials at random
@@ -40,10 +41,11 @@ class Setup:
     seed: int
     data_dir: str | None
     heartbeat: int = HEARTBEAT_SECONDS
+    folder: Path = Path()  # its trials, figures and SEARCH.md: tools/searches/STUDY/ for the lab's, else runs/searches/
 
     @property
-    def folder(self) -> Path:
-        return FOLDER / self.study
+    def is_the_labs(self) -> bool:
+        return self.study in LAB_STUDIES
 
     @property
     def is_file(self) -> bool:
@@ -73,9 +75,10 @@ def configure(args) -> Setup:
             raise ConfigError("--storage holds a password, which the command line shows to every user of the machine "
                               "(ps, shell history); put it in PGPASSWORD or ~/.pgpass, or the whole URL in "
                               "SEARCH_STORAGE")
-    storage = args.storage or os.environ.get("SEARCH_STORAGE") or str(FOLDER / study / "study.journal")
-    return Setup(args.experiment, str(places.script(script.name)), study, args.trials, args.epochs, space, storage, args.workers, args.seed,
-                 args.data_dir, args.heartbeat)
+    folder = (FOLDER if study in LAB_STUDIES else places.RUNS / "searches") / study
+    storage = args.storage or os.environ.get("SEARCH_STORAGE") or str(folder / "study.journal")
+    return Setup(args.experiment, str(places.script(script.name)), study, args.trials, args.epochs, space, storage,
+                 args.workers, args.seed, args.data_dir, args.heartbeat, folder)
 
 
 def open_study(setup: Setup, create: bool = False, compare: bool = True):
