@@ -12,6 +12,7 @@
 # make search     the structured search of 01_base's settings with Optuna (tools/searches/01_base/SEARCH.md), one
 #                 worker per core; it resumes where it stopped. Then python -m tools.search --final trains the best
 #                 as 09_searched.py, and --ablation puts its knobs back one at a time
+# make dashboard  the search's study in Optuna's dashboard on loopback (http://127.0.0.1:8080/), until Ctrl-C
 # make bench      the speed benchmarks (tools/bench/SPEED.md); make bench-lab times make clean all's trainings
 # All create .venv and install requirements.txt the first time.
 #
@@ -26,7 +27,7 @@ SEEDS ?= 3
 # Trainings at once; empty: one per core.
 JOBS ?=
 
-.PHONY: all experiments test check mine report bench bench-lab data clean calibrate calibrate-sweep search
+.PHONY: all experiments test check mine report bench bench-lab data clean calibrate calibrate-sweep search dashboard
 
 all: experiments figures/data.png report
 
@@ -79,6 +80,10 @@ clean:
 
 search: | .venv/ready data
 	$(PYTHON) -m tools.search
+
+# The committed study (or STUDY=name) in Optuna's dashboard on http://127.0.0.1:8080/ (PORT=...), until Ctrl-C.
+dashboard: | .venv/ready
+	$(PYTHON) -m tools.search --dashboard $(if $(STUDY),--study $(STUDY)) $(if $(PORT),--port $(PORT))
 
 calibrate: | .venv/ready
 	$(PYTHON) -m tools.calibrate --draw

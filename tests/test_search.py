@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -247,3 +248,37 @@ def test_a_student_s_search_of_a_script_that_sets_what_the_search_fixes_is_the_s
     document = (searches / "prueba" / search_report.DOCUMENT).read_text()
     assert "| lr back to 0.01 |" in document and "`09_prueba_searched.py`" in document
     assert "08_final_sgd" not in document and "09_searched" not in document  # its own runs, no committed result
+
+
+def test_the_dashboard_serves_the_committed_study_from_a_copy_and_stops(tmp_path):
+    """make dashboard: optuna-dashboard on a free loopback port finds the lab's study and all its trials through its
+    API, and the committed journal is the same bytes after (it serves a copy)."""
+    import optuna
+    import urllib.request
+    journal = ROOT / "tools" / "searches" / "01_base" / "study.journal"
+    before = journal.read_bytes()
+    trials = len(optuna.load_study(study_name="01_base", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(journal)))).trials)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "tools.search", "--dashboard", "--port", str(port)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, studies = time.monotonic() + 60, None
+        while studies is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as answer:
+                    studies = json.load(answer)["study_summaries"]
+            except OSError:
+                time.sleep(0.3)
+        assert studies is not None, process.stdout.read() if process.poll() is not None else "no answer"
+        [study] = studies
+        assert study["study_name"] == "01_base"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies/{study['study_id']}", timeout=10) as answer:
+            detail = json.load(answer)
+        assert len(detail["trials"]) == trials and detail["objective_names"] == ["held-out accuracy"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert journal.read_bytes() == before

@@ -9,7 +9,7 @@ from tools.config import positive
 from tools.data import DATA_DIR_HELP
 from tools.files import bring_up_to_date, one_line_errors
 from tools.run_all import cores
-from tools.search import followups, report
+from tools.search import dashboard, followups, report
 from tools.search.space import DEFAULT_SPACE
 from tools.search.study import (DEFAULT_EPOCHS, DEFAULT_EXPERIMENT, DEFAULT_TRIALS, HEARTBEAT_SECONDS, as_made,
                                 configure, open_study)
@@ -44,6 +44,9 @@ def parser() -> argparse.ArgumentParser:
                    "the study makes (make check)")
     what.add_argument("--final", action="store_true", help="write the best setting as 09_searched.py (or "
                       "NN_EXPERIMENT_searched.py) and train it over the lab's seeds, validated on the test set")
+    what.add_argument("--dashboard", action="store_true", help="serve the study in optuna-dashboard on loopback, "
+                      "until Ctrl-C (make dashboard)")
+    p.add_argument("--port", type=positive(int), default=8080, help="with --dashboard: its port (default: 8080)")
     what.add_argument("--ablation", action="store_true", help="train the best setting with each knob put back to "
                       "the experiment's own value, one at a time, on held-out images")
     return p
@@ -56,8 +59,11 @@ def main(argv=None):
         p.error("--check goes with --report")
     with one_line_errors("search", interrupted="every finished trial is kept, and the same command goes on from here"):
         setup = configure(args)
-        if args.report or args.final or args.ablation:
+        if args.report or args.final or args.ablation or args.dashboard:
             setup = as_made(setup)  # the study says what it searched, whatever flags came with these
+            if args.dashboard:
+                dashboard.serve(setup, args.port)
+                return
             study = open_study(setup)
             if args.check:
                 bring_up_to_date(report.outputs(setup, study), True, "python -m tools.search --report")

@@ -22,6 +22,7 @@ from tools.search.space import DEFAULT_SPACE, REPORT_TRIALS, Range, parse_range
 
 FOLDER = places.ROOT / "tools" / "searches"  # the lab's own studies, committed; a student's live under runs/searches/
 LAB_STUDIES = ("01_base",)
+METRIC = "held-out accuracy"  # what a trial's value is, as the dashboard names it
 DEFAULT_EXPERIMENT, DEFAULT_TRIALS, DEFAULT_EPOCHS = "01_base", 60, 15
 HEARTBEAT_SECONDS = 20  # --storage: a dead worker's trial is FAILED within 3 beats (its grace) and 1 more
 SAMPLER = dict(n_startup_trials=10, multivariate=True, group=True)  # TPE's: its first trials at random
@@ -95,6 +96,7 @@ def open_study(setup: Setup, create: bool = False, compare: bool = True):
             if not create:
                 raise optuna.exceptions.DuplicatedStudyError
             study = optuna.create_study(study_name=setup.study, storage=storage, direction="maximize", pruner=pruner)
+            study.set_metric_names([METRIC])
             for key, value in setup.described().items():
                 study.set_user_attr(key, value)
             if setup.experiment == DEFAULT_EXPERIMENT and [r.text for r in setup.space] == list(DEFAULT_SPACE):
