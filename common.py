@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from tools import config as flags, records, runs
 from tools.data import VALIDATION, Data, load_data  # noqa: F401 (Data, load_data: notebooks and tests)
 from tools.drawing import band, seeds_legend
-from tools.files import Diverged, UserError, check_writable, one_line_errors, pyplot
+from tools.files import Diverged, UserError, one_line_errors, pyplot
 
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
@@ -225,8 +225,7 @@ def run(name: str, make_model=make_model, make_optimizer=make_optimizer, make_sc
     pieces, lessons = dict(schedule=make_schedule, loss=loss, step=step), dict(schedule=no_schedule, loss=cross_entropy,
                                                                                 step=train_step)
     record, weights = records.new_record(name, config, options, data, pieces, lessons, script), {}
-    where = runs.place(record, str(make_model(config)), options.out)  # a folder of its own, unless this same run's
-    check_writable(*runs.writable(where, name))
+    where = runs.place(record, runs.built(make_model, make_optimizer, config), options.out)  # its own, claimed
     print(f"{name}: {' '.join(f'{k}={v}' for k, v in config.__dict__.items())} seeds={options.seeds}")
     print(f"data: {data.source} ({len(data.train_x)} training, {len(data.val_x)} validation images, "
           f"{VALIDATION[data.validation]})", flush=True)

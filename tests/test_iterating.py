@@ -7,7 +7,7 @@ import pytest
 import common
 from conftest import a_record, run_program
 from test_examples import EXAMPLES
-from tools import config as flags, places
+from tools import config as flags, places, runs
 
 MINE = '''"""My own: lr {lr}."""
 import common
@@ -36,6 +36,42 @@ def test_editing_a_script_between_two_runs_keeps_both_and_the_same_run_again_rep
     assert code == 0, err
     assert "it replaced the run made there before with the same settings" in out.splitlines()[-1]
     assert sorted(p.name for p in (lab / "runs" / "10_mine").iterdir()) == ["quick,seed=0", "quick,seed=0,run2"]
+
+
+def test_a_folder_claimed_by_a_run_training_now_is_not_taken(tiny_dir, lab):
+    """Two runs started at once: the first claims its folder before it trains, and the second, another run, takes
+    the next folder rather than writing over the first when both are done."""
+    (lab / "10_mine.py").write_text(MINE.format(lr=0.03))
+    busy = lab / "runs" / "10_mine" / "quick,seed=0"
+    busy.mkdir(parents=True)
+    (busy / ".run").write_text(json.dumps({"experiment": "10_mine", "config": "another run's"}))
+    code, out, err = run_program(lab / "10_mine.py", "--quick", "--data-dir", tiny_dir)
+    assert code == 0, err
+    assert (lab / "runs" / "10_mine" / "quick,seed=0,run2" / places.RESULTS).is_file()
+    assert sorted(path.name for path in busy.iterdir()) == [".run"]  # the other run's folder, as it left it
+    assert not (lab / "runs" / "10_mine" / "quick,seed=0,run2" / ".run").exists()  # done: its claim is gone
+
+
+def test_two_places_decided_before_either_trains_are_two_folders(lab):
+    """The race itself: two runs of the same name place themselves before either has trained (or written anything
+    but its claim); the second does not get the first's folder."""
+    first = a_record("10_mine", [dict(val_acc=[0.5])]) | dict(changed={}, quick=True)
+    second = dict(first, config=dict(first["config"], lr=0.5))
+    pieces = dict(layers="MLP", optimizer="SGD")
+    a, b = runs.place(first, pieces), runs.place(second, pieces)
+    assert a.folder != b.folder and b.folder.name == a.folder.name + ",run2" and not a.replaces
+    assert runs.place(first, pieces).folder == a.folder  # the same run again: its own folder
+
+
+def test_another_optimizer_from_a_notebook_is_another_run(tiny_dir, lab):
+    import torch
+
+    def momentum(parameters, config):
+        return torch.optim.SGD(parameters, lr=config.lr, momentum=0.9)
+    common.run("my_sgd", epochs=1, data_dir=str(tiny_dir))
+    common.run("my_sgd", epochs=1, data_dir=str(tiny_dir), make_optimizer=momentum)
+    optimizers = {folder.name: results(folder)["optimizer"] for folder in (lab / "runs" / "my_sgd").iterdir()}
+    assert optimizers == {"seed=0": "SGD lr 0.001", "seed=0,run2": "SGD lr 0.001, momentum 0.9"}
 
 
 def test_two_notebook_calls_with_other_epochs_keep_both(tiny_dir, lab):
@@ -112,6 +148,8 @@ def test_a_flag_the_experiment_s_own_model_never_reads_is_said(tiny_dir, lab):
 def test_out_into_the_lab_s_own_folders_is_refused(folder, lab):
     code, out, err = run_program(lab / "01_base.py", "--quick", "--out", lab / folder)
     assert code == 2 and "is one of the lab's own folders" in err and not out
+    code, out, err = run_program("tools.run_all", "01_base", "--quick", "--out", lab / folder)  # its OUT/results/ too
+    assert code == 2 and "is one of the lab's own folders" in err and "runs" not in out
 
 
 def test_report_draws_a_run_s_predictions_into_its_folder(tiny_dir, lab):

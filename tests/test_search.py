@@ -282,3 +282,14 @@ def test_the_dashboard_serves_the_committed_study_from_a_copy_and_stops(tmp_path
         process.terminate()
         process.wait(timeout=30)
     assert journal.read_bytes() == before
+
+
+def test_a_study_on_a_server_is_never_the_lab_s_own_whatever_its_name(searches, monkeypatch):
+    """The README's shared search keeps the default name, 01_base: its report must not rewrite the lab's committed
+    tools/searches/01_base/ from the server's trials."""
+    lab_s = studies.configure(cli.parser().parse_args([]))
+    assert lab_s.is_the_labs and lab_s.folder == studies.FOLDER / "01_base"
+    shared = studies.configure(cli.parser().parse_args(["--storage", "postgresql://lab@localhost:5432/lab"]))
+    assert not shared.is_the_labs and shared.folder == searches / "01_base"
+    monkeypatch.setenv("SEARCH_STORAGE", "postgresql://lab@localhost:5432/lab")
+    assert not studies.configure(cli.parser().parse_args([])).is_the_labs

@@ -105,7 +105,8 @@ def read(path: Path, epochs: int | None = None, remedy: str | None = None, keys:
     """A record of this format, checked, so that a damaged or older file is named in one line, not a traceback;
     with `epochs`, its runs must be exactly that long. A reader of histories alone (the calibration's cells, made
     before the format) names the `keys` it needs, and `any_format`."""
-    remedy = remedy or f"remake it (python {path.stem}.py, or make all for the lab's)"
+    name = path.parent.parent.name if path.name == places.RESULTS else path.stem  # a run's, or the lab's NAME.json
+    remedy = remedy or f"remake it (python {name}.py, or make all for the lab's)"
     try:
         record = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -155,9 +156,16 @@ def mean_seconds(record: dict) -> float:
 
 def is_the_labs(record: dict) -> bool:
     """The record `make all` makes: an experiment script's own settings, the lab's seeds, the whole data set."""
-    data = {key: record["data"][key] for key in places.FULL_DATA}
-    return not record["changed"] and not record["quick"] and tuple(seeds_of(record)) == places.LAB_SEEDS \
-        and data == places.FULL_DATA and places.script(record["experiment"]).is_file()
+    return not record["changed"] and tuple(seeds_of(record)) == places.LAB_SEEDS and on_the_whole_data(record) \
+        and places.script(record["experiment"]).is_file()
+
+
+def on_the_whole_data(record: dict) -> bool:
+    """Whether a run trained on the whole training set (less the held-out images, if it validated on those), as a
+    result does, and not --quick: the one rule for the lab's record, for what a name may choose, and for titles."""
+    data, held_out = record["data"], record["config"]["validation"] != "test"
+    return not record["quick"] and data["train_size"] + data["val_size"] * held_out >= places.FULL_DATA["train_size"] \
+        and data["val_size"] >= places.FULL_DATA["val_size"]
 
 
 def summary(run: dict) -> str:
@@ -184,7 +192,7 @@ def how_made(record: dict) -> str:
     words = f"{config['epochs']} epoch{'s' * (config['epochs'] != 1)}, {seeds} seed{'s' * (seeds != 1)}"
     if record["quick"]:
         words += f"; QUICK RUN, {data['train_size']:,} training images: not a result"
-    elif data["train_size"] + (data["val_size"] if config["validation"] != "test" else 0) < places.FULL_DATA["train_size"]:
+    elif not on_the_whole_data(record):
         words += f"; ONLY {data['train_size']:,} training images"
     return words
 

@@ -48,7 +48,9 @@ def overview(r: dict):
     """Validation loss and accuracy of every experiment on one pair of axes; a third draws apart the last epochs of
     those that end close together."""
     finals = {name: statistics.mean(final(record, "val_acc")) for name, record in r.items()}
-    close = [name for name in r if finals[name] >= max(finals.values()) - CLOSE]  # they end in one bundle
+    longest = max(len(c) for record in r.values() for c in curves(record, "val_acc"))
+    close = [name for name in r if finals[name] >= max(finals.values()) - CLOSE  # they end in one bundle
+             and len(curves(r[name], "val_acc")[0]) == longest]  # and at the same epoch, as the zoom's axis says
     fig, axes = pyplot().subplots(1, 3 if len(close) > 1 else 2, figsize=(16 if len(close) > 1 else 12, 5.6),
                                   layout="constrained", width_ratios=(1, 1, 0.75) if len(close) > 1 else None)
     inset = axes[2] if len(close) > 1 else None
@@ -62,8 +64,7 @@ def overview(r: dict):
     axes[0].set(xlabel="epoch", ylabel="validation cross-entropy loss", ylim=(0, 2.5))
     axes[1].set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
     if inset:
-        epochs = max(len(c) for name in close for c in curves(r[name], "val_acc"))
-        inset.set_xticks(range(1, LAST + 1, 3), [str(epochs - LAST + e) for e in range(1, LAST + 1, 3)])
+        inset.set_xticks(range(1, LAST + 1, 3), [str(longest - LAST + e) for e in range(1, LAST + 1, 3)])
         inset.set(xlabel="epoch", ylabel="validation accuracy")
         inset.set_title(f"zoomed: the last {LAST} epochs of those\nending within {CLOSE} of the best", fontsize=9)
     for ax in axes:

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import common
 from tools import places, records, runs as folders
-from tools.config import positive
+from tools.config import positive, refuse_the_labs_folders
 from tools.files import UserError, check_writable, one_line_errors, png_bytes, write_together
 
 
@@ -48,6 +48,7 @@ def main():
     args = parser.parse_args(ours)
     names_here = places.experiment_names()
     with one_line_errors("run_all", interrupted="the experiments finished before were written"):
+        refuse_the_labs_folders(args.out)
         unknown = sorted(set(args.names) - set(names_here))
         if unknown:
             raise UserError(f"no experiment named {', '.join(unknown)}; there are {', '.join(names_here)}")
@@ -233,7 +234,8 @@ def write(record: dict, out: Path | None, weights: dict[int, bytes]) -> str:
     """The experiment's record and figure, and its seeds' weights when it goes to its run's folder (with --out,
     only the figure and the record are kept)."""
     if out is None:
-        return folders.save(record, common.draw(record), folders.place(record, record["layers"]), weights)
+        built = dict(layers=record["layers"], optimizer=record["optimizer"])
+        return folders.save(record, common.draw(record), folders.place(record, built), weights)
     record = dict(record, runs=[{k: v for k, v in run.items() if k != "weights"} for run in record["runs"]])
     content = records.json_bytes(record)  # without weights: none are kept with --out, and none are named
     figure, results = places.lab_files(record["experiment"], out)

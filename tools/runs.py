@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools import places, records
-from tools.files import UserError, png_bytes, write_together
-from tools.records import digest, is_the_labs, json_bytes, seeds_of, weights_file
+from tools.files import UserError, check_writable, png_bytes, write_together
+from tools.records import describe_optimizer, digest, is_the_labs, json_bytes, on_the_whole_data, seeds_of, weights_file
 
 
 def variant(changed: dict, seeds: list[int], quick: bool = False) -> str:
@@ -29,13 +29,23 @@ def variant(changed: dict, seeds: list[int], quick: bool = False) -> str:
     return ",".join(parts)
 
 
-def identity(record: dict, layers: str) -> dict:
+CLAIM = ".run"  # in a run's folder while it trains: what run it is, so that no other run takes the folder meanwhile
+
+
+def built(make_model, make_optimizer, config) -> dict:
+    """The model and optimizer a run's pieces build, in words, known before it trains (train seeds them anew)."""
+    model = make_model(config)
+    return dict(layers=str(model), optimizer=describe_optimizer(make_optimizer(model.parameters(), config)))
+
+
+def identity(record: dict, pieces: dict) -> dict:
     """What makes two runs the same run: the experiment, its script as it was, its configuration and seeds, its data,
-    its pieces and its model. A run with all of these the same may replace the other; any other never does."""
-    data = {key: value for key, value in record["data"].items() if key != "source"}  # where the files were: no matter
-    return dict(experiment=record["experiment"], script=record["script"], config=record["config"], quick=record["quick"],
-                seeds=record["seeds"], data=data, schedule=record["schedule"], loss=record["loss"], step=record["step"],
-                layers=layers)
+    its schedule, loss and step, and the model and optimizer it builds (`pieces`, as `built` says them). A run with
+    all of these the same may replace the other; any other never does. As JSON would have it (tuples as lists)."""
+    return json.loads(json.dumps(dict(
+        experiment=record["experiment"], script=record["script"], config=record["config"], quick=record["quick"],
+        seeds=record["seeds"], data=record["data"], schedule=record["schedule"], loss=record["loss"],
+        step=record["step"], **pieces)))
 
 
 @dataclass(frozen=True)
@@ -48,39 +58,61 @@ class Place:
     kept: tuple = ()
 
 
-def place(record: dict, layers: str, out: Path | None = None) -> Place:
-    """A run's folder, decided before it trains. By default runs/EXPERIMENT/WHAT-CHANGED/, or, if that folder holds
-    another run (other settings, pieces, model or script), the first of WHAT-CHANGED,run2/, ,run3/, ... that is free
-    or holds this same run: no run replaces a different one. `out`, the user's own folder, is used as it is, and is
-    refused if it holds another run."""
-    mine = identity(record, layers)
+def place(record: dict, pieces: dict, out: Path | None = None) -> Place:
+    """A run's folder, decided and claimed before it trains, and checked that it can be written. By default
+    runs/EXPERIMENT/WHAT-CHANGED/, or, if that folder holds another run (other settings, pieces, model, optimizer,
+    data or script; finished, or training now), the first of WHAT-CHANGED,run2/, ,run3/, ... that is free or holds
+    this same run: no run replaces a different one. `out`, the user's own folder, is used as it is, and is refused
+    if it holds another run."""
+    mine = identity(record, pieces)
     lab = out is None and is_the_labs(record)
     if out is not None:
-        if holds_another(out, mine):
+        if another(out, mine):
             raise UserError(f"--out {places.shown_path(out)} holds another run; give a folder of its own (or leave "
                             f"--out out: every run then gets a new folder under runs/)")
-        return Place(out, (out / places.RESULTS).is_file(), lab)
-    base = places.RUNS / record["experiment"] / variant(record["changed"], seeds_of(record), record["quick"])
-    kept = []
-    for number in itertools.count(1):
-        folder = base if number == 1 else base.with_name(f"{base.name},run{number}")
-        if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
-            return Place(folder, False, lab, tuple(kept))
-        if (folder / places.RESULTS).is_file() and not holds_another(folder, mine):
-            return Place(folder, True, lab)
-        kept.append(folder)
+        where = Place(out, (out / places.RESULTS).is_file(), lab)
+    else:
+        base = places.RUNS / record["experiment"] / variant(record["changed"], seeds_of(record), record["quick"])
+        kept = []
+        for number in itertools.count(1):
+            folder = base if number == 1 else base.with_name(f"{base.name},run{number}")
+            if claimed(folder, mine):
+                where = Place(folder, (folder / places.RESULTS).is_file(), lab, tuple(kept))
+                break
+            kept.append(folder)
+    check_writable(*writable(where, record["experiment"]))
+    return where
 
 
-def holds_another(folder: Path, mine: dict) -> bool:
-    """Whether `folder` holds a run that is not this one (an unreadable record counts as another: it is kept)."""
-    path = folder / places.RESULTS
-    if not path.is_file():
+def claimed(folder: Path, mine: dict) -> bool:
+    """Whether `folder` is this run's: free and now claimed for it (atomically: two runs started at once never claim
+    one folder), or holding this same run already."""
+    if another(folder, mine):
         return False
     try:
-        theirs = json.loads(path.read_text())
-        return identity(theirs, theirs["layers"]) != json.loads(json.dumps(mine))  # tuples as JSON keeps them
-    except (OSError, ValueError, KeyError, TypeError):
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / CLAIM, "x") as claim:
+            claim.write(json.dumps(mine))
         return True
+    except FileExistsError:
+        return not another(folder, mine)  # claimed a moment ago: by the same run (its numbers will be these), or not
+    except OSError:
+        return True  # unwritable: check_writable says so in one line
+
+
+def another(folder: Path, mine: dict) -> bool:
+    """Whether `folder` holds a run that is not this one: its results, or the claim of one training now (an
+    unreadable one counts as another: it is kept). An empty folder, or one that does not exist, holds none."""
+    for name in (places.RESULTS, CLAIM):
+        path = folder / name
+        if path.is_file():
+            try:
+                theirs = json.loads(path.read_text())
+                return (identity(theirs, dict(layers=theirs["layers"], optimizer=theirs["optimizer"]))
+                        if name == places.RESULTS else theirs) != mine
+            except (OSError, ValueError, KeyError, TypeError):
+                return True
+    return folder.is_dir() and any(folder.iterdir())  # something else is there: not this run's to replace
 
 
 def own_files(name: str, seeds: list[int], out: Path | None = None) -> tuple[Path, Path]:
@@ -88,7 +120,10 @@ def own_files(name: str, seeds: list[int], out: Path | None = None) -> tuple[Pat
     seeds, or under `out`'s figures/ and results/), else its run's first folder."""
     if out or tuple(seeds) == places.LAB_SEEDS:
         return places.lab_files(name, out)
-    folder = places.RUNS / name / variant({}, seeds)
+    base = places.RUNS / name / variant({}, seeds)
+    made = sorted((f for f in (base, *base.parent.glob(f"{base.name},run*")) if (f / places.RESULTS).is_file()),
+                  key=lambda f: (f / places.RESULTS).stat().st_mtime)  # the newest: a run of an edited script is run2
+    folder = made[-1] if made else base
     return folder / places.FIGURE, folder / places.RESULTS
 
 
@@ -110,6 +145,7 @@ def save(record: dict, figure, where: Place, weights: dict[int, bytes] | None = 
         files.update({figure_path: image, results_path: content})
     try:
         write_together(files)
+        (folder / CLAIM).unlink(missing_ok=True)  # written: the results now say what run it is
     except KeyboardInterrupt:
         if all(path.is_file() and path.read_bytes() == data for path, data in files.items()):
             raise KeyboardInterrupt(f"it had written {places.shown_path(folder)}/") from None
@@ -148,6 +184,9 @@ def find(what: str | Path, weights: bool = False) -> Path:
     if full:
         return full[-1]
     kept = "trained model" if weights else "results"
+    if lab.is_file():  # weights asked for, and the lab's run that kept them is not here (they are not committed)
+        raise UserError(f"the lab's record of {name} is here, but not its weights, which are not committed; train "
+                        f"them: python {name}.py --seeds 3 (or make all), or name a run's folder")
     if made:
         raise UserError(f"{name} has only quick runs or runs on part of the data ({places.shown_path(made[-1].parent)}/"
                         f"{' and others' if len(made) > 1 else ''}), which are smoke tests, not results; name one by "
@@ -164,9 +203,7 @@ def find(what: str | Path, weights: bool = False) -> Path:
 def is_full(results: Path) -> bool:
     """Whether a run trained on the whole data set, not as a quick run (an unreadable record is not)."""
     try:
-        record = json.loads(results.read_text())
-        held_out = record["data"]["val_size"] if record["config"]["validation"] != "test" else 0
-        return not record["quick"] and record["data"]["train_size"] + held_out >= places.FULL_DATA["train_size"]
+        return on_the_whole_data(json.loads(results.read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         return False
 

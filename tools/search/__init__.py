@@ -12,8 +12,8 @@ its Config changed by the trial's settings, validated each epoch on 10,000 image
 images (--validation heldout: fixed, seeded), never on the test set. The trial's score is its held-out accuracy
 at its last epoch; after each epoch a median pruner stops a trial that is behind the trials before it at that
 epoch. Trials run in worker processes, one per core, each its own seed and thread count (never Optuna's n_jobs
-threads), all sharing one study: a journal file under tools/searches/STUDY/ (or --storage URL, a database that
-several machines reach).
+threads), all sharing one study: a journal file, the lab's own under tools/searches/01_base/ and any other under
+runs/searches/STUDY/ (or --storage URL, a database that several machines reach).
 
 Ranges: FIELD=LOW:HIGH (uniform), FIELD=LOW:HIGH:log, FIELD=A,B,C (choices); hidden=1:3x32:1024 is one to three
 layers, each 32 to 1024 units on a log scale, and hidden=128x64,512x256 are choices. Without --range, the report's

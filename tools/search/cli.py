@@ -29,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
                    help=f"epochs per trial, at most (default: {DEFAULT_EPOCHS})")
     p.add_argument("--workers", type=positive(int), default=cores(), help="trials at once (default: one per core)")
     p.add_argument("--study", help="the study's name (default: the experiment's); its files are in "
-                   "tools/searches/STUDY/")
+                   "runs/searches/STUDY/, the lab's own study's (01_base) in tools/searches/01_base/")
     p.add_argument("--storage", help="a database URL (postgresql://USER@HOST/DB) for a study shared by several "
                    "machines; the password from $PGPASSWORD or ~/.pgpass, never on the command line "
                    "(default: $SEARCH_STORAGE, else the study's journal file)")

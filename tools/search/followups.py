@@ -42,7 +42,8 @@ def script_text(setup, study) -> str:
     own = {k: v for k, v in experiment.keywords.items() if k not in experiment.pieces}
     found = ", ".join(f"{k}={literal(v)}" for k, v in changes.items())
     exact = ", ".join(f"{k} {literal(v)}" for k, v in changes_of(best.params).items())
-    doc = (f'"""The best setting the structured search found for {setup.experiment} (tools/searches/{setup.study}/'
+    where = setup.folder.relative_to(places.ROOT) if setup.folder.is_relative_to(places.ROOT) else setup.folder
+    doc = (f'"""The best setting the structured search found for {setup.experiment} ({where.as_posix()}/'
            f'SEARCH.md):\n{described({k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()})}.\n'
            f"Chosen by its held-out accuracy ({best.value:.4f} after {setup.epochs} epochs, trial {best.number}; the "
            f"test set unseen),\nhere trained as every experiment is: {experiment.config.epochs} epochs on all 60,000 "

@@ -52,7 +52,7 @@ def outputs(setup, study) -> dict[Path, Made]:
             made[folder / "importance.png"] = Made(source=source, draw=lambda: importance(study))
     made[folder / DOCUMENT] = Made(document(setup, study, trials).encode())
     guide = places.ROOT / "tools" / "search" / "README.md"  # the search's guide: its "search" section is written here
-    if setup.study == setup.experiment == "01_base" and guide.is_file():
+    if setup.is_the_labs and guide.is_file():
         text = section_text(guide.read_text(), "search", guide_lines(setup, study, trials))
         if text is not None:
             made[guide] = Made(text.encode())
@@ -140,7 +140,9 @@ def document(setup, study, trials: list[dict]) -> str:
     s = summary(setup, study, trials)
     lines = [f"# The search: {setup.study}", "",
              f"Written by `python -m tools.search` from the study in `{Path(setup.storage).name if setup.is_file else 'the database'}`; "
-             "every number here is the program's. How to run, resume and share a search: [the search's guide](../../search/README.md).", "",
+             "every number here is the program's. How to run, resume and share a search: "
+             + ("[the search's guide](../../search/README.md)." if setup.is_the_labs else
+                "the search's guide, tools/search/README.md."), "",
              f"Experiment `{setup.experiment}`, at most {setup.epochs} epochs per trial, scored on its held-out accuracy "
              f"(10,000 of the 60,000 training images, set aside; the test set is never read) at its last epoch. "
              f"Space: `{' '.join(r.text for r in setup.space)}`. Sampler: TPE (multivariate, its first "
@@ -194,10 +196,7 @@ def guide_lines(setup, study, trials: list[dict]) -> list[str]:
         lines += ["", f"Trained as `{final['experiment']}.py` ({final['config']['epochs']} epochs on all "
                   f"{final['data']['train_size']:,} training images, validated on the test set, seeds {seeds}): test "
                   f"accuracy {spread(last(final, 'val_acc'))} at the last epoch."]
-        report_best = places.lab_files("08_final_sgd")[1]
-        if report_best.is_file() and setup.is_the_labs:
-            lines[-1] += (f" The report's best, `08_final_sgd`, the same way: "
-                          f"{spread(last(json.loads(report_best.read_text()), 'val_acc'))}.")
+        lines[-1] += "".join(f" {line}" for line in report_best(setup))
     return lines
 
 
@@ -214,11 +213,17 @@ def final_lines(setup) -> list[str]:
              f"{record['data']['train_size']:,} training images, validated on the {record['data']['val_size']:,} test "
              f"images, seeds {', '.join(str(r['seed']) for r in record['runs'])}: test accuracy at the last epoch "
              f"{spread(last(record, 'val_acc'))}."]
-    report_best = places.lab_files("08_final_sgd")[1]
-    if report_best.is_file() and setup.is_the_labs:  # a student's study reports its own runs, and no other
-        other = json.loads(report_best.read_text())
-        lines += ["", f"The report's best, `08_final_sgd`, the same way: {spread(last(other, 'val_acc'))}."]
+    lines += [line for said in report_best(setup) for line in ("", said)]
     return lines + [""]
+
+
+def report_best(setup) -> list[str]:
+    """The report's best trained the same way, beside the lab's study's best; a student's study reports its own runs,
+    and no other."""
+    path = places.lab_files("08_final_sgd")[1]
+    if not (path.is_file() and setup.is_the_labs):
+        return []
+    return [f"The report's best, `08_final_sgd`, the same way: {spread(last(json.loads(path.read_text()), 'val_acc'))}."]
 
 
 def ablation_lines(setup, study) -> list[str]:

@@ -1,5 +1,6 @@
 """Where a search's trials live: the setup a command asks for, checked before anything runs, and the study it opens,
-in a journal file under tools/searches/STUDY/ (one machine) or a PostgreSQL database (several; server.py).
+in a journal file (one machine: the lab's own study under tools/searches/, any other under runs/searches/) or a
+PostgreSQL database (several; server.py).
 """
 from __future__ import annotations
 
@@ -43,10 +44,11 @@ class Setup:
     data_dir: str | None
     heartbeat: int = HEARTBEAT_SECONDS
     folder: Path = Path()  # its trials, figures and SEARCH.md: tools/searches/STUDY/ for the lab's, else runs/searches/
+    lab: bool = False  # the lab's committed study: its name, in its committed journal (not a server's of that name)
 
     @property
     def is_the_labs(self) -> bool:
-        return self.study in LAB_STUDIES
+        return self.lab
 
     @property
     def is_file(self) -> bool:
@@ -76,10 +78,12 @@ def configure(args) -> Setup:
             raise ConfigError("--storage holds a password, which the command line shows to every user of the machine "
                               "(ps, shell history); put it in PGPASSWORD or ~/.pgpass, or the whole URL in "
                               "SEARCH_STORAGE")
-    folder = (FOLDER if study in LAB_STUDIES else places.RUNS / "searches") / study
-    storage = args.storage or os.environ.get("SEARCH_STORAGE") or str(folder / "study.journal")
+    server = args.storage or os.environ.get("SEARCH_STORAGE")
+    lab = study in LAB_STUDIES and not server
+    folder = (FOLDER if lab else places.RUNS / "searches") / study
+    storage = server or str(folder / "study.journal")
     return Setup(args.experiment, str(places.script(script.name)), study, args.trials, args.epochs, space, storage,
-                 args.workers, args.seed, args.data_dir, args.heartbeat, folder)
+                 args.workers, args.seed, args.data_dir, args.heartbeat, folder, lab)
 
 
 def open_study(setup: Setup, create: bool = False, compare: bool = True):
