@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 import common
-from tools import data as datafiles, trained
+from tools import data as datafiles, places, runs, trained
 from tools.data import DATA_DIR_HELP
 from tools.files import UserError, one_line_errors
 
@@ -78,9 +78,8 @@ def predict(run: str, images: list[str], seed: int | None = None, data_dir: str 
     if missing:
         raise UserError(f"{', '.join(missing)}: no such file; give test-set indices (0-9999) or image files")
     pixels = [(f"{path}", as_fashion_mnist(path), None) for path in files]
-    said = []
-    model = trained.load(run, seed, say=said.append)
-    lines = [said[0].removeprefix("loaded ") + ":"]
+    model = trained.load(run, seed, say=lambda line: None)  # said here, with its predictions
+    lines = [f"{runs.chosen(model.folder / places.RESULTS, model.record)}, seed {model.seed}:"]
     if indices:
         test_x, test_y = datafiles.split_images("val", data_dir)
         wrong = [i for i in indices if int(i) >= len(test_x)]

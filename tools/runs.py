@@ -14,9 +14,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import places, records
+from tools import places
 from tools.files import UserError, check_writable, png_bytes, write_together
-from tools.records import describe_optimizer, digest, is_the_labs, json_bytes, on_the_whole_data, seeds_of, weights_file
+from tools.records import (describe_optimizer, digest, how_made, is_the_labs, json_bytes, on_the_whole_data, seeds_of,
+                           weights_file)
 
 
 def variant(changed: dict, seeds: list[int], quick: bool = False) -> str:
@@ -36,6 +37,11 @@ def built(make_model, make_optimizer, config) -> dict:
     """The model and optimizer a run's pieces build, in words, known before it trains (train seeds them anew)."""
     model = make_model(config)
     return dict(layers=str(model), optimizer=describe_optimizer(make_optimizer(model.parameters(), config)))
+
+
+def built_by(record: dict) -> dict:
+    """The same words, from a finished run's record."""
+    return dict(layers=record["layers"], optimizer=record["optimizer"])
 
 
 def identity(record: dict, pieces: dict) -> dict:
@@ -108,8 +114,7 @@ def another(folder: Path, mine: dict) -> bool:
         if path.is_file():
             try:
                 theirs = json.loads(path.read_text())
-                return (identity(theirs, dict(layers=theirs["layers"], optimizer=theirs["optimizer"]))
-                        if name == places.RESULTS else theirs) != mine
+                return (identity(theirs, built_by(theirs)) if name == places.RESULTS else theirs) != mine
             except (OSError, ValueError, KeyError, TypeError):
                 return True
     return folder.is_dir() and any(folder.iterdir())  # something else is there: not this run's to replace
@@ -117,7 +122,7 @@ def another(folder: Path, mine: dict) -> bool:
 
 def own_files(name: str, seeds: list[int], out: Path | None = None) -> tuple[Path, Path]:
     """The figure and results of the script's own settings at `seeds`, as make all sees them: the lab's (at the lab's
-    seeds, or under `out`'s figures/ and results/), else its run's first folder."""
+    seeds, or under `out`'s figures/ and results/), else its newest run's folder (an edited script's is ,run2)."""
     if out or tuple(seeds) == places.LAB_SEEDS:
         return places.lab_files(name, out)
     base = places.RUNS / name / variant({}, seeds)
@@ -155,7 +160,8 @@ def save(record: dict, figure, where: Place, weights: dict[int, bytes] | None = 
     said = (f"{places.shown_path(folder)}/ ({places.FIGURE}, {places.RESULTS}{kept})"
             + (f", and the lab's {' and '.join(lab)}" if lab else ""))
     if where.replaces:
-        return said + "; it replaced the run made there before with the same settings, pieces, model and script"
+        return said + ("; it replaced the run made there before with the same settings, pieces, model, optimizer, "
+                       "data and script")
     return said + (f"; kept the earlier run{'s' * (len(where.kept) > 1)} of other settings, pieces or script in "
                    f"{', '.join(places.shown_path(f) + '/' for f in where.kept)}" if where.kept else "")
 
@@ -177,13 +183,12 @@ def find(what: str | Path, weights: bool = False) -> Path:
                    if not weights or any(p.parent.glob("seed=*.pt"))), key=lambda p: p.stat().st_mtime)
     lab = places.lab_files(name)[1]
     if lab.is_file():
-        kept = [p for p in made if p.read_bytes() == lab.read_bytes()]  # the lab's own run, with its weights
-        if not weights or kept:
-            return kept[-1] if weights else lab
+        labs = [p for p in made if is_the_labs_run(p)]  # the lab's own run, with its weights
+        if not weights or labs:
+            return labs[-1] if weights else lab
     full = [p for p in made if is_full(p)]
     if full:
         return full[-1]
-    kept = "trained model" if weights else "results"
     if lab.is_file():  # weights asked for, and the lab's run that kept them is not here (they are not committed)
         raise UserError(f"the lab's record of {name} is here, but not its weights, which are not committed; train "
                         f"them: python {name}.py --seeds 3 (or make all), or name a run's folder")
@@ -192,7 +197,7 @@ def find(what: str | Path, weights: bool = False) -> Path:
                         f"{' and others' if len(made) > 1 else ''}), which are smoke tests, not results; name one by "
                         f"its folder to use it all the same, or train it: python {name}.py")
     if places.script(name).is_file():
-        raise UserError(f"no {kept} of {name} in results/ nor in {places.shown_path(places.RUNS / name)}/; train one "
+        raise UserError(f"no {'trained model' if weights else 'results'} of {name} in results/ nor in {places.shown_path(places.RUNS / name)}/; train one "
                         f"with: python {name}.py  (or --quick for a smoke run)")
     known = {*places.experiment_names(), *(p.name for p in places.RUNS.glob("*") if p.is_dir())} - {"logs", "compare"}
     near = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
@@ -210,14 +215,20 @@ def is_full(results: Path) -> bool:
 
 def chosen(results: Path, record: dict) -> str:
     """What a tool prints of the run it chose by a name: which, where, how long, on how much."""
-    return (f"{label(results)}: {places.shown_path(results.parent)}/ ({records.how_made(record)}; "
+    return (f"{label(results)}: {places.shown_path(results.parent)}/ ({how_made(record)}; "
             f"{record['data']['train_size']:,} training images)")
 
 
 def label(results: Path) -> str:
     """How a found record is named in what a tool prints: "05_lr01 (the lab's)", "09_mine/lr=0.01,seed=0"."""
     name = results.stem if results.name != places.RESULTS else results.parent.parent.name
-    lab = places.lab_files(name)[1]
-    if results == lab or (lab.is_file() and results.read_bytes() == lab.read_bytes()):
+    if results == places.lab_files(name)[1] or is_the_labs_run(results):
         return f"{name} (the lab's)"
     return f"{results.parent.parent.name}/{results.parent.name}"
+
+
+def is_the_labs_run(results: Path) -> bool:
+    """Whether a run's results are the lab's own record (results/NAME.json, the same bytes): the run that kept its
+    weights."""
+    lab = places.lab_files(results.parent.parent.name)[1]
+    return lab.is_file() and results.read_bytes() == lab.read_bytes()
