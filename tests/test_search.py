@@ -8,12 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
+import optuna
 import pytest
 
 import common
 from conftest import ROOT, run_program, write_dataset
 from tools import places
+from tools.files import UserError
 from tools.search import cli, followups, report as search_report, space, study as studies
 
 
@@ -39,14 +42,23 @@ def no_test_set(tmp_path_factory):
 @pytest.mark.parametrize("text, message", [
     ("lr=0.1:0.001", "--range lr=0.1:0.001: its low end 0.1 is above its high end 0.001"),
     ("learning_rate=1e-4:1", "--range learning_rate=1e-4:1: Config has no field 'learning_rate' to search; it has "
-                             "optimizer, lr, batch_size, hidden, dropout, inputs"),
+                             "optimizer, lr, batch_size, hidden, dropout, inputs, and the pieces make_model, "
+                             "make_optimizer, make_schedule, loss, step"),
     ("dropout=0:1.5", "--range dropout=0:1.5: --dropout (Config.dropout) must be at least 0 and below 1; got 1.5"),
     ("optimizer=sgd,rmsprop", "--range optimizer=sgd,rmsprop: --optimizer (Config.optimizer) must be one of sgd, "
                               "adam; got 'rmsprop'"),
     ("lr=0:0.1:log", "--range lr=0:0.1:log: --lr (Config.lr) must be a positive number; got 0.0"),
     ("batch_size=a,b", "--range batch_size=a,b: 'a' is not a value of --batch-size"),
     ("seed=0:9", "--range seed=0:9: Config has no field 'seed' to search; it has optimizer, lr, batch_size, hidden, "
-                 "dropout, inputs"),
+                 "dropout, inputs, and the pieces make_model, make_optimizer, make_schedule, loss, step"),
+    ("loss=cross_entropy,focal", "--range loss=cross_entropy,focal: no function 'focal' in the script, in "
+                                 "tools/search/pieces.py (sgd, nesterov, adam, adamw, cosine, warmup_cosine, smoothed, "
+                                 "augmented) or in common.py"),
+    ("adamw.momentum=0:1", "--range adamw.momentum=0:1: adamw has no keyword 'momentum' with a number as its default"),
+    ("smoothed.label_smoothing=0:x", "--range smoothed.label_smoothing=0:x: 'x' is not a number like smoothed's "
+                                     "label_smoothing"),
+    ("adamw.weight_decay=1e-5:0.1:log", "--range adamw.weight_decay=1e-5:0.1:log: adamw is not among any piece's "
+                                        "choices; add it, as in --range make_optimizer=sgd,adamw"),
 ])
 def test_a_bad_range_is_one_line_before_anything_runs(text, message, searches):
     code, out, err = run_program("tools.search.cli", "--range", text)
@@ -64,6 +76,31 @@ def test_ranges_are_read_as_config_s_fields():
     assert space.changes_of({"layers": 2, "width1": 300, "width2": 40, "lr": 0.1}) == {"lr": 0.1, "hidden": (300, 40)}
 
 
+def test_pieces_are_chosen_by_name_and_a_keyword_only_where_its_function_is_chosen():
+    ranges = ("make_optimizer=sgd,adamw", "adamw.weight_decay=1e-4:0.1:log", "loss=smoothed",
+              "smoothed.label_smoothing=0:0.2", "make_schedule=no_schedule,cosine", "lr=1e-3:0.1:log")
+    searched = space.checked_space(tuple(space.parse_range(text, common.Config()) for text in ranges))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(12):
+        trial = study.ask()
+        params = space.sample(searched, trial)
+        study.tell(trial, 0.0)
+        made = space.pieces_of(params, {})
+        seen.add(params["make_optimizer"])
+        assert ("adamw.weight_decay" in params) == (params["make_optimizer"] == "adamw")
+        if params["make_optimizer"] == "adamw":
+            optimizer = made["make_optimizer"](common.make_model(common.Config()).parameters(), common.Config(lr=0.01))
+            assert optimizer.defaults["weight_decay"] == params["adamw.weight_decay"]
+        assert made["loss"].keywords == {"label_smoothing": params["smoothed.label_smoothing"]}
+        assert made["make_schedule"] is vars(common).get(params["make_schedule"]) or \
+            made["make_schedule"].__module__ == "tools.search.pieces"
+        assert space.changes_of(params) == {"lr": params["lr"]}
+        words = space.settings(trial.params)
+        assert params["make_optimizer"] in words and "label smoothing" in words
+    assert seen == {"sgd", "adamw"}
+
+
 def test_a_new_study_of_the_default_space_starts_from_the_report_s_experiments(searches):
     setup = studies.configure(cli.parser().parse_args(["--study", "fresh"]))
     waiting = studies.open_study(setup, create=True).trials
@@ -74,6 +111,26 @@ def test_a_new_study_of_the_default_space_starts_from_the_report_s_experiments(s
                         "dropout": 0.2}  # 07_final_adam, the report's collapse
     assert all(1e-4 <= f["lr"] <= 0.3 and f["batch_size"] in (16, 32, 64, 128, 256) and 0 <= f["dropout"] <= 0.5
                for f in fixed)  # each inside the default space
+
+
+def test_the_pieces_study_starts_from_the_report_and_the_first_study_s_best_with_hyperband_to_30_epochs(searches):
+    setup = studies.configure(cli.parser().parse_args(["--study", "pieces"]))
+    assert (setup.epochs, setup.pruner, setup.is_the_labs) == (30, "hyperband", True)
+    study = studies.open_study(setup, create=True)
+    assert isinstance(study.pruner, optuna.pruners.HyperbandPruner)
+    waiting = study.trials
+    assert [t.user_attrs["report"] for t in waiting] == [*space.REPORT_TRIALS, "09_searched"]
+    for t in waiting:  # each a point of the pieces' space, its smoothing 0: plain cross-entropy
+        params = t.system_attrs["fixed_params"]
+        assert params["smoothed.label_smoothing"] == 0 and params["make_schedule"] == "no_schedule"
+        for r in setup.space:
+            if r.field in params and r.choices:
+                assert params[r.field] in r.choices, r.field
+            elif r.field in params:
+                assert r.low <= params[r.field] <= r.high, r.field
+    assert studies.open_study(setup).user_attrs["pruner"] == "hyperband"
+    with pytest.raises(UserError, match=r"made with pruner hyperband \(asked: median\)"):
+        studies.open_study(replace(setup, pruner="median"))
 
 
 def study_of(folder, name):

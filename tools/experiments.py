@@ -23,6 +23,7 @@ class Experiment:
     config: common.Config  # Config with the script's own settings, checked as main checks them
     pieces: dict  # only the pieces the script brings (make_model=..., loss=...)
     keywords: dict  # everything it gives common.main, as it gives it
+    functions: dict  # the functions it defines or imports, by name: pieces a search may choose among
 
 
 def of(name: str) -> Experiment:
@@ -42,7 +43,7 @@ def read(script: Path) -> Experiment:
         caught.update(keywords)
     with mock.patch.object(common, "main", catch), mock.patch("sys.argv", [str(script)]):
         try:
-            runpy.run_path(str(script), run_name="__main__")
+            namespace = runpy.run_path(str(script), run_name="__main__")
         except Exception as e:  # noqa: BLE001: whatever the script does wrong, the remedy is in the script
             raise UserError(f"{places.shown_path(script)} fails: {type(e).__name__}: {e}") from None
     names = {f.name for f in fields(common.Config)}
@@ -50,4 +51,5 @@ def read(script: Path) -> Experiment:
     if unknown:
         raise UserError(f"{places.shown_path(script)} gives common.main {', '.join(unknown)}, which it does not take")
     config = checked(replace(common.Config(), **{k: v for k, v in caught.items() if k in names}))
-    return Experiment(script.stem, config, {k: v for k, v in caught.items() if k in PIECES}, caught)
+    return Experiment(script.stem, config, {k: v for k, v in caught.items() if k in PIECES}, caught,
+                      {k: v for k, v in namespace.items() if callable(v) and not isinstance(v, type)})

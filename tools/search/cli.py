@@ -11,8 +11,8 @@ from tools.files import bring_up_to_date, one_line_errors
 from tools.run_all import cores
 from tools.search import dashboard, followups, report
 from tools.search.space import DEFAULT_SPACE
-from tools.search.study import (DEFAULT_EPOCHS, DEFAULT_EXPERIMENT, DEFAULT_TRIALS, HEARTBEAT_SECONDS, as_made,
-                                configure, open_study)
+from tools.search.study import (DEFAULT_EPOCHS, DEFAULT_EXPERIMENT, DEFAULT_PRUNER, DEFAULT_TRIALS, HEARTBEAT_SECONDS,
+                                PRUNERS, as_made, configure, open_study)
 from tools.search.workers import counts, search
 
 def parser() -> argparse.ArgumentParser:
@@ -22,11 +22,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help=f"the script whose settings are searched "
                    f"(default: {DEFAULT_EXPERIMENT}); a student's own, model and all, works as well")
     p.add_argument("--range", action="append", metavar="FIELD=SPEC",
-                   help=f"a Config field's range, repeatable (default: {' '.join(DEFAULT_SPACE)})")
+                   help=f"a Config field's range, or a piece's choices (make_optimizer=sgd,adamw) and a keyword's "
+                        f"range (adamw.weight_decay=1e-5:0.1:log), repeatable (default: {' '.join(DEFAULT_SPACE)}; "
+                        f"for --study pieces, the pieces' space: tools/search/README.md)")
     p.add_argument("--trials", type=positive(int), default=DEFAULT_TRIALS,
                    help=f"finished (complete or pruned) trials to reach (default: {DEFAULT_TRIALS})")
-    p.add_argument("--epochs", type=positive(int), default=DEFAULT_EPOCHS,
-                   help=f"epochs per trial, at most (default: {DEFAULT_EPOCHS})")
+    p.add_argument("--epochs", type=positive(int),
+                   help=f"epochs per trial, at most (default: {DEFAULT_EPOCHS}; 30 for --study pieces)")
+    p.add_argument("--pruner", choices=PRUNERS, help=f"what stops a trial early: the median of the trials before "
+                   f"it, or Hyperband's brackets up to the last epoch (default: {DEFAULT_PRUNER}; hyperband for "
+                   f"--study pieces)")
     p.add_argument("--workers", type=positive(int), default=cores(), help="trials at once (default: one per core)")
     p.add_argument("--study", help="the study's name (default: the experiment's); its files are in "
                    "runs/searches/STUDY/, the lab's own study's (01_base) in tools/searches/01_base/")

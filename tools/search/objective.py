@@ -14,6 +14,7 @@ import optuna
 import common
 from tools import experiments
 from tools.files import Diverged
+from tools.search.space import changes_of, pieces_of, sample
 
 
 class Surplus(Exception):
@@ -25,7 +26,7 @@ class Objective:
 
     def __init__(self, setup, finished_enough):
         experiment = experiments.read(Path(setup.script))  # by its path: a worker is a process started afresh
-        self.setup, self.pieces, self.finished_enough = setup, experiment.pieces, finished_enough
+        self.setup, self.experiment, self.finished_enough = setup, experiment, finished_enough
         # The script's own settings, then what the search fixes for every trial: the script may set any of these.
         self.base = replace(experiment.config, epochs=setup.epochs, validation="heldout", threads=1, device="cpu")
         self.data = {}  # by pixel scaling, loaded once per worker
@@ -35,7 +36,9 @@ class Objective:
         if self.finished_enough(trial.number):
             trial.set_user_attr("surplus", True)
             raise Surplus
-        config = replace(self.base, **{r.field: r.suggest(trial) for r in self.setup.space})
+        params = sample(self.setup.space, trial)
+        config = replace(self.base, **changes_of(params))
+        pieces = {**self.experiment.pieces, **pieces_of(params, self.experiment.functions)}
         if config.inputs not in self.data:
             self.data[config.inputs] = common.load_data(self.setup.data_dir, "cpu", config.inputs, validation="heldout")
         started = time.monotonic()
@@ -49,7 +52,7 @@ class Objective:
             if trial.should_prune():
                 raise optuna.TrialPruned()
         try:
-            history = common.train(config, self.data[config.inputs], **self.pieces, on_epoch=report,
+            history = common.train(config, self.data[config.inputs], **pieces, on_epoch=report,
                                    log=lambda line: None)[2]
         except optuna.TrialPruned:
             raise

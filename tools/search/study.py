@@ -19,15 +19,34 @@ from tools import places
 from tools.experiments import of as experiment_of
 from tools.files import ConfigError, UserError
 from tools.search import server
-from tools.search.space import DEFAULT_SPACE, REPORT_TRIALS, Range, parse_range
+from tools.search.space import (DEFAULT_SPACE, PIECES_SPACE, PIECES_TRIALS, REPORT_TRIALS, Range, checked_space,
+                                parse_range)
 
 FOLDER = places.ROOT / "tools" / "searches"  # the lab's own studies, committed; a student's live under runs/searches/
-LAB_STUDIES = ("01_base",)
+
+
+@dataclass(frozen=True)
+class LabStudy:
+    """One of the lab's committed studies, of 01_base: what it searches, for how many epochs, pruned how, and the
+    trials it starts from."""
+    space: tuple[str, ...]
+    epochs: int
+    pruner: str
+    first: dict
+
+
+LAB_STUDIES = {
+    "01_base": LabStudy(DEFAULT_SPACE, 15, "median", REPORT_TRIALS),  # the report's five knobs
+    "pieces": LabStudy(PIECES_SPACE, 30, "hyperband", PIECES_TRIALS),  # and the pieces, budgeted as the final trains
+}
 METRIC = "held-out accuracy"  # what a trial's value is, as the dashboard names it
-DEFAULT_EXPERIMENT, DEFAULT_TRIALS, DEFAULT_EPOCHS = "01_base", 60, 15
+DEFAULT_EXPERIMENT, DEFAULT_TRIALS, DEFAULT_EPOCHS, DEFAULT_PRUNER = "01_base", 60, 15, "median"
 HEARTBEAT_SECONDS = 20  # --storage: a dead worker's trial is FAILED within 3 beats (its grace) and 1 more
 SAMPLER = dict(n_startup_trials=10, multivariate=True, group=True)  # TPE's: its first trials at random
 PRUNER = dict(n_startup_trials=5, n_warmup_steps=2)  # from epoch 2 (Optuna prunes at steps >= this), once 5 are complete
+HYPERBAND = dict(min_resource=1, reduction_factor=3)  # rungs at epochs 1, 3, 9 and 27 in its first bracket; the top
+# rung is the study's last epoch
+PRUNERS = ("median", "hyperband")
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,7 @@ class Setup:
     seed: int
     data_dir: str | None
     heartbeat: int = HEARTBEAT_SECONDS
+    pruner: str = DEFAULT_PRUNER
     folder: Path = Path()  # its trials, figures and SEARCH.md: tools/searches/STUDY/ for the lab's, else runs/searches/
     lab: bool = False  # the lab's committed study: its name, in its committed journal (not a server's of that name)
 
@@ -58,16 +78,20 @@ class Setup:
         """What must not change between the commands that add to one study (on a server, the heartbeat too: a
         machine with a longer one would have its live trials failed by one with a shorter)."""
         return dict(experiment=self.experiment, epochs=self.epochs, space=[r.text for r in self.space],
-                    **({} if self.is_file else dict(heartbeat=self.heartbeat)))
+                    pruner=self.pruner, **({} if self.is_file else dict(heartbeat=self.heartbeat)))
+
+
+MADE_BEFORE = dict(pruner="median")  # what a study made before its description said so was made with
 
 
 def configure(args) -> Setup:
     script = experiment_of(args.experiment)  # refused now, in one line, if it is not there or fails
-    space = tuple(parse_range(text, common.Config()) for text in (args.range or DEFAULT_SPACE))
-    repeated = sorted({r.field for r in space if [s.field for s in space].count(r.field) > 1})
-    if repeated:
-        raise ConfigError(f"--range names {', '.join(repeated)} more than once")
     study = args.study or args.experiment
+    own = LAB_STUDIES.get(study) if args.experiment == DEFAULT_EXPERIMENT else None  # a lab study's own defaults
+    space = checked_space(tuple(parse_range(text, common.Config(), script.functions)
+                                for text in (args.range or (own.space if own else DEFAULT_SPACE))))
+    epochs = args.epochs or (own.epochs if own else DEFAULT_EPOCHS)
+    pruner = args.pruner or (own.pruner if own else DEFAULT_PRUNER)
     if args.storage and "://" in args.storage:
         from sqlalchemy.engine import make_url  # Optuna's own dependency, loaded only for a server
         try:
@@ -82,8 +106,14 @@ def configure(args) -> Setup:
     lab = study in LAB_STUDIES and not server
     folder = (FOLDER if lab else places.RUNS / "searches") / study
     storage = server or str(folder / "study.journal")
-    return Setup(args.experiment, str(places.script(script.name)), study, args.trials, args.epochs, space, storage,
-                 args.workers, args.seed, args.data_dir, args.heartbeat, folder, lab)
+    return Setup(args.experiment, str(places.script(script.name)), study, args.trials, epochs, space, storage,
+                 args.workers, args.seed, args.data_dir, args.heartbeat, pruner, folder, lab)
+
+
+def make_pruner(setup: Setup):
+    if setup.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(**HYPERBAND, max_resource=setup.epochs)
+    return optuna.pruners.MedianPruner(**PRUNER)
 
 
 def open_study(setup: Setup, create: bool = False, compare: bool = True):
@@ -95,7 +125,7 @@ def open_study(setup: Setup, create: bool = False, compare: bool = True):
         raise UserError(f"no study {setup.study}: {where(setup)} does not exist; run python -m tools.search first")
     try:
         storage = open_storage(setup)
-        pruner = optuna.pruners.MedianPruner(**PRUNER)
+        pruner = make_pruner(setup)
         try:
             if not create:
                 raise optuna.exceptions.DuplicatedStudyError
@@ -103,8 +133,7 @@ def open_study(setup: Setup, create: bool = False, compare: bool = True):
             study.set_metric_names([METRIC])
             for key, value in setup.described().items():
                 study.set_user_attr(key, value)
-            if setup.experiment == DEFAULT_EXPERIMENT and [r.text for r in setup.space] == list(DEFAULT_SPACE):
-                enqueue_report(study)
+            enqueue_first(setup, study)
         except optuna.exceptions.DuplicatedStudyError:
             study = optuna.load_study(study_name=setup.study, storage=storage, pruner=pruner)
             for _ in range(20):  # made by another machine this very second? its description follows
@@ -118,7 +147,7 @@ def open_study(setup: Setup, create: bool = False, compare: bool = True):
     except Exception as e:  # noqa: BLE001: a damaged file fails deep inside Optuna, in many ways
         raise UserError(f"{where(setup)} cannot be read as an Optuna study ({type(e).__name__}: "
                         f"{str(e).splitlines()[0] if str(e) else ''}); move it away to start afresh") from None
-    made = {key: study.user_attrs.get(key) for key in setup.described()}
+    made = {key: study.user_attrs.get(key, MADE_BEFORE.get(key)) for key in setup.described()}
     if compare and made != setup.described():
         differ = [f"{key} {made[key]} (asked: {value})" for key, value in setup.described().items() if made[key] != value]
         raise UserError(f"study {setup.study} in {where(setup)} was made with {'; '.join(differ)}; give this search "
@@ -128,16 +157,25 @@ def open_study(setup: Setup, create: bool = False, compare: bool = True):
 
 def as_made(setup: Setup) -> Setup:
     """`setup` with the experiment, epochs and space its study was made with, for --report, --final, --ablation."""
-    made = open_study(setup, compare=False).user_attrs
+    made = {**MADE_BEFORE, **open_study(setup, compare=False).user_attrs}
     script = places.script(made["experiment"])
+    functions = experiment_of(made["experiment"]).functions
     return replace(setup, experiment=made["experiment"], script=str(script), epochs=made["epochs"],
-                   space=tuple(parse_range(text, common.Config()) for text in made["space"]))
+                   pruner=made["pruner"],
+                   space=tuple(parse_range(text, common.Config(), functions) for text in made["space"]))
 
 
-def enqueue_report(study) -> None:
-    """The report's own experiments first, so that the search starts from where the report stood and its figures
-    show the report's points among the rest."""
-    for name, params in REPORT_TRIALS.items():
+def enqueue_first(setup: Setup, study) -> None:
+    """For a lab study searched in its own space, the report's own experiments first, so that the search starts
+    from where the report stood and its figures show the report's points among the rest."""
+    own = LAB_STUDIES.get(setup.study)
+    if setup.experiment == DEFAULT_EXPERIMENT and own and [r.text for r in setup.space] == list(own.space):
+        first = own.first
+    elif setup.experiment == DEFAULT_EXPERIMENT and [r.text for r in setup.space] == list(DEFAULT_SPACE):
+        first = REPORT_TRIALS
+    else:
+        return
+    for name, params in first.items():
         study.enqueue_trial(params, user_attrs={"report": name})
 
 
