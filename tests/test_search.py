@@ -17,7 +17,7 @@ import common
 from conftest import ROOT, run_program, write_dataset
 from tools import places
 from tools.files import UserError
-from tools.search import cli, followups, report as search_report, space, study as studies
+from tools.search import cli, followups, report as search_report, space, steps, study as studies
 
 
 @pytest.fixture
@@ -350,3 +350,39 @@ def test_a_study_on_a_server_is_never_the_lab_s_own_whatever_its_name(searches, 
     assert not shared.is_the_labs and shared.folder == searches / "01_base"
     monkeypatch.setenv("SEARCH_STORAGE", "postgresql://lab@localhost:5432/lab")
     assert not studies.configure(cli.parser().parse_args([])).is_the_labs
+
+
+def test_a_search_of_pieces_walks_its_path_step_by_step_and_writes_its_best_with_the_pieces_in_it(searches, tiny_dir,
+                                                                                                lab, monkeypatch):
+    """Pieces chosen by the search end in the final script written out, with their searched keywords set; the path
+    forwards reaches the best setting one change at a time, each step keeping the change that gains most, and each of
+    its settings is trained as a trial is: the best trial's own settings give its very value again."""
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(tiny_dir))
+    monkeypatch.setattr(places, "LAB_SEEDS", (0,))
+    study = ("--study", "prueba", "--workers", 1)
+    code, _, err = run_program("tools.search.cli", *study, "--trials", 3, "--epochs", 2, "--pruner", "hyperband",
+                               "--range", "make_optimizer=adamw", "--range", "adamw.weight_decay=1e-4:0.1:log",
+                               "--range", "lr=0.003:0.03:log", "--range", "step=augmented")
+    assert code == 0, err
+    cli.main([*map(str, study), "--steps"])
+    setup = studies.as_made(studies.configure(cli.parser().parse_args(["--study", "prueba"])))
+    found = studies.open_study(setup)
+    best = dict(found.best_trial.params)
+    path, back, needed = steps.walk(setup, found, steps.results(setup, found))
+    assert not needed and [p["kept"] for p in path][1:] and path[-1]["params"] == best
+    assert {p["kept"] for p in path[1:]} == {"make_optimizer", "lr", "step"} == set(back)
+    for before, step in zip(path, path[1:]):  # each step kept what gained most among what it tried
+        assert step["value"] == max(step["tried"].values())
+        assert set(step["tried"]) == {k for k in ("make_optimizer", "lr", "step")} - {
+            p["kept"] for p in path[1:path.index(step)]}
+    assert steps.trained(setup, best)["value"] == found.best_value  # as a trial trains
+    cli.main([*map(str, study), "--final"])
+    written = (lab / "01_prueba_searched.py").read_text()
+    decay = float(f"{best['adamw.weight_decay']:.3g}")
+    assert f"def adamw(parameters, config, weight_decay={decay!r}):" in written and "def augmented(" in written
+    assert "make_optimizer=adamw" in written and "step=augmented" in written
+    final = json.loads((searches / "prueba" / "final" / "results" / "01_prueba_searched.json").read_text())
+    assert final["optimizer"].startswith("AdamW") and "Augmented" in final["step"]
+    document = (searches / "prueba" / search_report.DOCUMENT).read_text()
+    assert "## Forwards, step by step (paso a paso)" in document and "## Backwards" in document
+    assert (searches / "prueba" / "path.png").is_file()

@@ -9,7 +9,7 @@ from tools.config import positive
 from tools.data import DATA_DIR_HELP
 from tools.files import bring_up_to_date, one_line_errors
 from tools.run_all import cores
-from tools.search import dashboard, followups, report
+from tools.search import dashboard, followups, report, steps
 from tools.search.space import DEFAULT_SPACE
 from tools.search.study import (DEFAULT_EPOCHS, DEFAULT_EXPERIMENT, DEFAULT_PRUNER, DEFAULT_TRIALS, HEARTBEAT_SECONDS,
                                 PRUNERS, as_made, configure, open_study)
@@ -54,6 +54,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=positive(int), default=8080, help="with --dashboard: its port (default: 8080)")
     what.add_argument("--ablation", action="store_true", help="train the best setting with each knob put back to "
                       "the experiment's own value, one at a time, on held-out images")
+    what.add_argument("--steps", action="store_true", help="the path forwards, paso a paso: from the experiment's own "
+                      "setting, add the best setting's changes one at a time, each step the one that gains most, "
+                      "and take each back out of the best; trained as trials are, on held-out images")
     return p
 
 
@@ -64,7 +67,7 @@ def main(argv=None):
         p.error("--check goes with --report")
     with one_line_errors("search", interrupted="every finished trial is kept, and the same command goes on from here"):
         setup = configure(args)
-        if args.report or args.final or args.ablation or args.dashboard:
+        if args.report or args.final or args.ablation or args.dashboard or args.steps:
             setup = as_made(setup)  # the study says what it searched, whatever flags came with these
             if args.dashboard:
                 dashboard.serve(setup, args.port)
@@ -78,6 +81,8 @@ def main(argv=None):
                 followups.final(setup, study)
             if args.ablation:
                 followups.ablation(setup, study)
+            if args.steps:
+                steps.run(setup, study, args.workers)
             print(f"search: wrote {written(setup, study)}")
             return
         ended = search(setup)

@@ -3,23 +3,32 @@
 """
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import tempfile
 from pathlib import Path
 
+import common
 from tools import experiments, places, report as lab_report
 from tools.config import flag
 from tools.files import UserError, write_together
 from tools.run_all import Run, cores, run
-from tools.search.space import changes_of, described
+from tools.search import pieces as searched_pieces
+from tools.search.space import PIECES, changes_of, described, function, pieces_named, settings
+
+LAB_FINALS = {"01_base": "09_searched", "pieces": "10_searched_pieces"}  # the lab's studies' best, as scripts
+LESSON = dict(make_model="make_model", make_optimizer="make_optimizer", make_schedule="no_schedule",
+              loss="cross_entropy", step="train_step")  # common.py's own pieces, which a script need not name
+AS_CONFIG = {"sgd": "sgd", "adam": "adam"}  # pieces that are common.make_optimizer with Config.optimizer set
+AS_LESSON = {("smoothed", "label_smoothing", 0.0)}  # a piece that, so set, is the lesson's own: plain cross-entropy
 
 
 def final_name(setup) -> str:
-    """The best setting's script: 09_searched for the lab's own study, else named after the study (a new script,
-    never one of the lab's)."""
+    """The best setting's script: 09_searched (10_searched_pieces) for the lab's own studies, else named after the
+    study (a new script, never one of the lab's)."""
     if setup.is_the_labs:
-        return "09_searched"
+        return LAB_FINALS[setup.study]
     return f"{setup.study}_searched" if re.match(r"\d\d_", setup.study) else f"{setup.experiment[:2]}_{setup.study}_searched"
 
 
@@ -35,10 +44,14 @@ def final_record(setup) -> dict | None:
 
 
 def script_text(setup, study) -> str:
-    """The best trial's settings as an experiment script of the lab's own form."""
+    """The best trial's settings as an experiment script of the lab's own form: the pieces it chose from
+    tools/search/pieces.py written out in it, with their searched keywords set."""
     best = study.best_trial
     changes = {k: rounded(v) for k, v in changes_of(best.params).items()}
     experiment = experiments.read(Path(setup.script))
+    chosen = pieces_named(best.params)
+    if chosen:
+        return pieces_script(setup, best, experiment, changes, chosen)
     own = {k: v for k, v in experiment.keywords.items() if k not in experiment.pieces}
     found = ", ".join(f"{k}={literal(v)}" for k, v in changes.items())
     exact = ", ".join(f"{k} {literal(v)}" for k, v in changes_of(best.params).items())
@@ -56,6 +69,68 @@ def script_text(setup, study) -> str:
     return doc + ("import common\nfrom tools import experiments\n\nif __name__ == \"__main__\":\n"
                   f"    # {setup.experiment}.py's own keywords (its model and the rest), with the settings found\n"
                   f"    common.main(__file__, **{{**experiments.of(\"{setup.experiment}\").keywords, **dict({found})}})\n")
+
+
+def pieces_script(setup, best, experiment, changes: dict, chosen: dict) -> str:
+    """script_text for a trial that chose pieces: each piece of tools/search/pieces.py is written out (the keywords
+    it searched set as its defaults), one of the script's own is taken from it, and the lesson's is left unsaid."""
+    written, keywords, imports = [], {}, set()
+    for kind in PIECES:
+        if kind not in chosen:
+            continue
+        piece = chosen[kind]
+        searched = {k.partition(".")[2]: rounded(v) for k, v in chosen.items() if k.startswith(f"{piece}.")}
+        if kind == "make_optimizer" and piece in AS_CONFIG and not searched:
+            changes = {"optimizer": AS_CONFIG[piece], **changes}
+            continue
+        if (piece == LESSON[kind] and not searched) or (
+                len(searched) == 1 and (piece, *next(iter(searched.items()))) in AS_LESSON):
+            continue
+        made = function(piece, experiment.functions, kind)
+        if made is vars(searched_pieces).get(piece):
+            source = inspect.getsource(made)
+            head, _, body = source.partition("\n")
+            for keyword, number in searched.items():
+                head = re.sub(rf"\b{keyword}=[^,)]+", f"{keyword}={number!r}", head)
+            written.append(f"{head}\n{body}")
+            imports |= {line for needed, line in (("torch.", "import torch"), ("F.", "import torch.nn.functional as F"),
+                                                  ("replace(", "from dataclasses import replace"))
+                        if needed in body}
+            keywords[kind] = piece
+        elif made is getattr(common, piece, None):
+            keywords[kind] = f"common.{piece}"
+        else:
+            raise UserError(f"the best trial chose {piece}, a function of {setup.experiment}.py's own; write its "
+                            f"script by hand, from {setup.experiment}.py")
+    exact = settings_words(best.params)
+    where = setup.folder.relative_to(places.ROOT) if setup.folder.is_relative_to(places.ROOT) else setup.folder
+    said = settings({k: rounded(v) for k, v in best.params.items()})
+    doc = (f'"""The best setting the structured search found for {setup.experiment} ({where.as_posix()}/SEARCH.md):\n'
+           f"{said}.\nChosen by its held-out accuracy ({best.value:.4f} after {setup.epochs} epochs, trial "
+           f"{best.number}; the test set unseen),\nhere trained as every experiment is: {experiment.config.epochs} "
+           f"epochs on all 60,000 training images,\nvalidated on the test set. The pieces it chose are written out "
+           f"below, from tools/search/pieces.py.\nThe trial's exact values (the script rounds them to 3 significant digits):"
+           f"\n{exact}.\n" '"""\n')
+    own = {k: v for k, v in experiment.keywords.items() if k not in experiment.pieces}
+    given = [*(f"{k}={v}" for k, v in keywords.items()), *(f"{k}={literal(v)}" for k, v in {**own, **changes}.items())]
+    groups = [sorted(line for line in imports if "dataclasses" in line),  # the standard library's, then torch's
+              sorted(line for line in imports if "dataclasses" not in line), ["import common"]]
+    lines = [doc + "\n\n".join("\n".join(group) for group in groups if group), "", "", "\n\n".join(written).rstrip(), "", "",
+             'if __name__ == "__main__":', call(given), ""]
+    text = "\n".join(lines)
+    return re.sub(r"\n{4,}", "\n\n\n", text)
+
+
+def call(given: list[str]) -> str:
+    """common.main's line, its keywords wrapped under each other once they pass 120 characters."""
+    line = f"    common.main(__file__, {', '.join(given)})"
+    if len(line) <= 120:
+        return line
+    return "    common.main(\n        __file__,\n" + "".join(f"        {item},\n" for item in given) + "    )"
+
+
+def settings_words(params: dict) -> str:
+    return ", ".join(f"{k} {v!r}" for k, v in params.items())
 
 
 def literal(value) -> str:

@@ -21,14 +21,19 @@ class Surplus(Exception):
     """The study filled in the instant this trial was asked for (by another worker): it ends FAILED, marked."""
 
 
+def setting(setup, experiment, params: dict):
+    """The Config and pieces a trial (or a step of the path) trains with: the script's own settings, then what the
+    search fixes for every trial (the script may set any of these), then `params`."""
+    base = replace(experiment.config, epochs=setup.epochs, validation="heldout", threads=1, device="cpu")
+    return replace(base, **changes_of(params)), {**experiment.pieces, **pieces_of(params, experiment.functions)}
+
+
 class Objective:
     """Optuna's objective for a study's setup: `Objective(setup)(trial)` trains one trial and returns its score."""
 
     def __init__(self, setup, finished_enough):
         experiment = experiments.read(Path(setup.script))  # by its path: a worker is a process started afresh
         self.setup, self.experiment, self.finished_enough = setup, experiment, finished_enough
-        # The script's own settings, then what the search fixes for every trial: the script may set any of these.
-        self.base = replace(experiment.config, epochs=setup.epochs, validation="heldout", threads=1, device="cpu")
         self.data = {}  # by pixel scaling, loaded once per worker
         self.parent = os.getppid()
 
@@ -36,9 +41,7 @@ class Objective:
         if self.finished_enough(trial.number):
             trial.set_user_attr("surplus", True)
             raise Surplus
-        params = sample(self.setup.space, trial)
-        config = replace(self.base, **changes_of(params))
-        pieces = {**self.experiment.pieces, **pieces_of(params, self.experiment.functions)}
+        config, pieces = setting(self.setup, self.experiment, sample(self.setup.space, trial))
         if config.inputs not in self.data:
             self.data[config.inputs] = common.load_data(self.setup.data_dir, "cpu", config.inputs, validation="heldout")
         started = time.monotonic()

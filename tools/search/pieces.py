@@ -69,7 +69,7 @@ def augmented(model, optimizer, inputs, targets, loss, shift=2):
     images = inputs.view(-1, 28, 28)
     n = len(images)
     padded = F.pad(images, (shift, shift, shift, shift))
-    dy, dx = (torch.randint(0, 2 * shift + 1, (2, n, 1), device=inputs.device))
+    dy, dx = torch.randint(0, 2 * shift + 1, (2, n, 1), device=inputs.device)
     rows = (dy + torch.arange(28, device=inputs.device))[:, :, None]  # each image's 28 rows in the padded 32
     cols = (dx + torch.arange(28, device=inputs.device))[:, None, :]
     moved = padded[torch.arange(n, device=inputs.device)[:, None, None], rows, cols]

@@ -14,9 +14,10 @@ from tools import places
 from tools.claims import final as last, spread
 from tools.files import Made, pyplot, section_text
 from tools.records import digest
+from tools.search import steps
 from tools.search.followups import ablation_plan, final_name, final_record
-from tools.search.space import changes_of, described
-from tools.search.study import PRUNER, SAMPLER
+from tools.search.space import changes_of, described, pieces_named
+from tools.search.study import HYPERBAND, PRUNER, SAMPLER
 
 TRIALS, DOCUMENT = "trials.jsonl", "SEARCH.md"
 IMPORTANCE_AFTER = 10  # complete trials before PED-ANOVA's best tenth holds even one
@@ -29,7 +30,8 @@ def rows(study) -> list[dict]:
         if t.user_attrs.get("surplus") or t.state.name in ("WAITING",):
             continue
         out.append(dict(number=t.number, state=t.state.name, value=t.value,
-                        settings={k: list(v) if isinstance(v, tuple) else v for k, v in changes_of(t.params).items()},
+                        settings={**{k: list(v) if isinstance(v, tuple) else v for k, v in changes_of(t.params).items()},
+                                  **pieces_named(t.params)},
                         epochs=t.user_attrs.get("epochs", 0), seconds=t.user_attrs.get("seconds"),
                         held_out_accuracy=[t.intermediate_values[k] for k in sorted(t.intermediate_values)],
                         **({"diverged": True} if "diverged" in t.user_attrs else {}),
@@ -50,6 +52,10 @@ def outputs(setup, study) -> dict[Path, Made]:
         made[folder / "optimizer_lr.png"] = Made(source=source, draw=lambda: optimizer_lr(trials, setup))
         if sum(r["state"] == "COMPLETE" for r in trials) >= IMPORTANCE_AFTER:
             made[folder / "importance.png"] = Made(source=source, draw=lambda: importance(study))
+    path, back, _ = walked(setup, study)
+    if len(path) > 1:
+        shown = digest(json.dumps([path, back], sort_keys=True, default=str).encode())
+        made[folder / "path.png"] = Made(source=shown, draw=lambda: staircase(setup, path, back))
     made[folder / DOCUMENT] = Made(document(setup, study, trials).encode())
     guide = places.ROOT / "tools" / "search" / "README.md"  # the search's guide: its "search" section is written here
     if setup.is_the_labs and guide.is_file():
@@ -84,15 +90,19 @@ def progress(trials: list[dict], setup):
     return fig
 
 
-NAMES = {"sgd": "SGD", "adam": "Adam"}
+NAMES = {"sgd": "SGD", "adam": "Adam", "nesterov": "SGD, Nesterov momentum", "adamw": "AdamW"}
+
+
+def optimizer_of(row) -> str:
+    return row["settings"].get("optimizer") or row["settings"].get("make_optimizer", "")
 
 
 def optimizer_lr(trials: list[dict], setup):
     """Where each optimizer works: every trial's score against its learning rate."""
     fig, ax = pyplot().subplots(figsize=(9, 4.8), layout="constrained")
-    for i, optimizer in enumerate(sorted({r["settings"].get("optimizer", "") for r in trials})):
+    for i, optimizer in enumerate(sorted({optimizer_of(r) for r in trials})):
         for state, marker in (("COMPLETE", "o"), ("PRUNED", "x")):
-            chosen = [r for r in trials if r["state"] == state and r["settings"].get("optimizer", "") == optimizer
+            chosen = [r for r in trials if r["state"] == state and optimizer_of(r) == optimizer
                       and "lr" in r["settings"] and score(r) is not None]
             ax.scatter([r["settings"]["lr"] for r in chosen], [score(r) for r in chosen], marker=marker, s=26,
                        color=f"C{i}", label=f"{NAMES.get(optimizer, optimizer or 'the script')}, {state.lower()}")
@@ -124,6 +134,48 @@ def importance(study):
     return fig
 
 
+def walked(setup, study):
+    """The path forwards and the ablation, as far as their trainings go: nothing until --steps has trained."""
+    if not (setup.folder / steps.FOLDER).is_dir():
+        return [], {}, []
+    return steps.walk(setup, study, steps.results(setup, study))
+
+
+def staircase(setup, path: list[dict], back: dict):
+    """The path forwards as a staircase, each step's other changes beside it, and the ablation backwards."""
+    fig, (ax, right) = pyplot().subplots(1, 2, figsize=(13, 5.2), layout="constrained", width_ratios=(3, 2))
+    x = range(len(path))
+    ax.step(x, [p["value"] for p in path], where="mid", color="C0", lw=2, label="the path: the change that gains most")
+    ax.plot(x, [p["value"] for p in path], "o", color="C0")
+    for i, p in enumerate(path[1:], 1):
+        for knob, value in p["tried"].items():
+            if knob != p["kept"]:
+                hurt = value < path[i - 1]["value"]
+                ax.plot(i, value, "v" if hurt else ".", color="C3" if hurt else "0.6", ms=7 if hurt else 6)
+                ax.annotate(steps.NAMES.get(knob, knob), (i, value), xytext=(5, -3), textcoords="offset points",
+                            fontsize=7, color="C3" if hurt else "0.45")
+    ax.plot([], [], "v", color="C3", label="a change that hurts at that step")
+    ax.plot([], [], ".", color="0.6", label="a change that gains less")
+    ax.set_xticks(list(x), [setup.experiment] + [f"+ {steps.words(p['kept'], p['params'])}" for p in path[1:]],
+                  rotation=30, ha="right", fontsize=8)
+    ax.set(ylabel=f"held-out accuracy after {setup.epochs} epochs (seed 0)",
+           title="Forwards from the base, one change at a time (paso a paso)")
+    low = min(p["value"] for p in path)
+    ax.set_ylim(max(0.0, low - 0.05), None)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    best = path[-1]["value"] if len(path) > 1 and not any(v is None for v in back.values()) else None
+    names = [k for k in back if back[k] is not None]
+    if best is not None and names:
+        costs = [best - back[k] for k in names]
+        right.barh([steps.NAMES.get(k, k) for k in names][::-1], costs[::-1],
+                   color=["C3" if c < 0 else "C0" for c in costs][::-1])
+        right.axvline(0, color="k", lw=0.8)
+    right.set(xlabel="held-out accuracy lost when it is taken back", title="Backwards: each change out of the best")
+    right.grid(alpha=0.3, axis="x")
+    return fig
+
+
 # ---------------------------------------------------------------- SEARCH.md and the README
 
 def summary(setup, study, trials: list[dict]) -> dict:
@@ -146,9 +198,7 @@ def document(setup, study, trials: list[dict]) -> str:
              f"Experiment `{setup.experiment}`, at most {setup.epochs} epochs per trial, scored on its held-out accuracy "
              f"(10,000 of the 60,000 training images, set aside; the test set is never read) at its last epoch. "
              f"Space: `{' '.join(r.text for r in setup.space)}`. Sampler: TPE (multivariate, its first "
-             f"{SAMPLER['n_startup_trials']} trials at random); pruner: median, from epoch {PRUNER['n_warmup_steps']}, "
-             f"once {PRUNER['n_startup_trials']} trials are complete. A pruned trial was behind the "
-             f"median at its epoch, which says more about how fast it starts than where it ends.", "",
+             f"{SAMPLER['n_startup_trials']} trials at random); {pruner_words(setup)}", "",
              "If it stops (Ctrl-C, a crash, a worker killed), the trial that was running ends FAILED, never half "
              "counted; every finished trial stays, once; the same command carries on to the asked number of "
              "finished trials.", "",
@@ -173,13 +223,87 @@ def document(setup, study, trials: list[dict]) -> str:
                   "| trial | experiment | state | held-out accuracy | epochs |", "|---|---|---|---|---|",
                   *(f"| {r['number']} | {r['report']} | {r['state'].lower()} | "
                     f"{'' if score(r) is None else f'{score(r):.4f}'} | {r['epochs']} |" for r in report), ""]
+        stopped = [r for r in report if r["state"] == "PRUNED"]
+        if setup.pruner == "hyperband" and stopped:
+            lines += [f"Hyperband stopped {len(stopped)} of these {len(report)}: "
+                      + ", ".join(f"{r['report']} at epoch {r['epochs']} ({score(r):.4f})" for r in stopped) + ".", ""]
     complete = sorted((r for r in trials if r["state"] == "COMPLETE"), key=lambda r: -r["value"])[:10]
     if complete:
         lines += ["## The ten best trials", "", "| trial | settings | held-out accuracy | seconds |", "|---|---|---|---|",
                   *(f"| {r['number']} | {described(r['settings'])} | {r['value']:.4f} | {r['seconds']:.0f} |"
                     for r in complete), ""]
-    lines += final_lines(setup) + ablation_lines(setup, study) + server_lines(setup)
+    lines += final_lines(setup) + ablation_lines(setup, study) + steps_lines(setup, study) + server_lines(setup)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def rungs(setup) -> list[list[int]]:
+    """Hyperband's brackets, each as the epochs at which it may stop a trial."""
+    factor, low = HYPERBAND["reduction_factor"], HYPERBAND["min_resource"]
+    count = 1
+    while low * factor ** count <= setup.epochs:
+        count += 1
+    return [[low * factor ** (s + k) for k in range(count - s) if low * factor ** (s + k) < setup.epochs]
+            for s in range(count)]
+
+
+def pruner_words(setup) -> str:
+    if setup.pruner == "hyperband":
+        brackets = "; ".join(", ".join(map(str, b)) for b in rungs(setup))
+        return (f"pruner: Hyperband (reduction factor {HYPERBAND['reduction_factor']}), its top rung the last epoch, "
+                f"{setup.epochs}, as the final trains. Each trial falls in one of {len(rungs(setup))} brackets, which "
+                f"may stop it at epochs {brackets}: at each of these it goes on only if it is in the best third of "
+                f"its bracket's trials there. The later brackets judge a slow starter late, where the median pruner "
+                f"judged everyone from epoch 2.")
+    return (f"pruner: median, from epoch {PRUNER['n_warmup_steps']}, once {PRUNER['n_startup_trials']} trials are "
+            f"complete. A pruned trial was behind the median at its epoch, which says more about how fast it starts "
+            f"than where it ends.")
+
+
+def steps_lines(setup, study) -> list[str]:
+    """The path forwards and the ablation backwards, as far as they are trained (python -m tools.search --steps)."""
+    path, back, needed = walked(setup, study)
+    if not path:
+        return []
+    lines = ["## Forwards, step by step (paso a paso)", "",
+             f"From `{setup.experiment}`'s own setting, each step tries every change of the best setting not made yet, "
+             f"alone, on top of the setting so far, and keeps the one that gains most: each trained as a trial is "
+             f"({setup.epochs} epochs, seed 0, scored on the held-out images). `python -m tools.search --steps` trains "
+             f"them.", "", "![the path](path.png)", "",
+             "| step | change kept | held-out accuracy | gain | changes that hurt at this step |", "|---|---|---|---|---|",
+             f"| 0 | none: `{setup.experiment}` | {path[0]['value']:.4f} | | |"]
+    for i, p in enumerate(path[1:], 1):
+        before = path[i - 1]["value"]
+        hurt = [f"{change(k, path[0]['params'], best_params(study))} ({v - before:+.4f})"
+                for k, v in p["tried"].items() if v < before and k != p["kept"]]
+        lines.append(f"| {i} | {change(p['kept'], path[0]['params'], best_params(study))} | {p['value']:.4f} | "
+                     f"{p['value'] - before:+.4f} | {'; '.join(hurt)} |")
+    if needed:
+        lines += ["", f"The path is not whole yet: {len(needed)} setting{'s' * (len(needed) > 1)} to train "
+                  f"(`python -m tools.search --steps` goes on)."]
+    best = path[-1]["value"] if not needed else None
+    if best is not None and back:
+        lines += ["", "## Backwards: each change taken out of the best", "",
+                  "| change taken back | held-out accuracy | change from the best |", "|---|---|---|",
+                  *(f"| {change(k, best_params(study), path[0]['params'])} | {v:.4f} | {v - best:+.4f} |"
+                    for k, v in back.items())]
+        helped_late = [k for i, p in enumerate(path[1:], 1) for k, v in p["tried"].items()
+                       if v < path[i - 1]["value"] and back.get(k) is not None and back[k] < best]
+        if helped_late:
+            lines += ["", "Changes that hurt when tried at some step, yet cost accuracy when taken out of the best: "
+                      + ", ".join(sorted({change(k, path[0]['params'], best_params(study)) for k in helped_late}))
+                      + ". Each works only with changes made after it: the interaction the report met with Adam at "
+                      "lr 0.1."]
+    return lines + [""]
+
+
+def change(knob: str, before: dict, after: dict) -> str:
+    """A change in words: "optimizer sgd → adamw weight decay 0.0123"."""
+    name = steps.NAMES.get(knob, knob)
+    return f"{name} {steps.words(knob, before).removeprefix(name + ' ')} → {steps.words(knob, after).removeprefix(name + ' ')}"
+
+
+def best_params(study) -> dict:
+    return dict(study.best_trial.params)
 
 
 def guide_lines(setup, study, trials: list[dict]) -> list[str]:
