@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tools import config as flags, records, runs
+from tools import board, config as flags, records, runs
 from tools.data import VALIDATION, Data, load_data  # noqa: F401 (Data, load_data: notebooks and tests)
 from tools.drawing import band, seeds_legend
 from tools.files import Diverged, UserError, one_line_errors, pyplot
@@ -224,7 +224,7 @@ def run(name: str, make_model=make_model, make_optimizer=make_optimizer, make_sc
                      sizes=(flags.QUICK["train_size"], flags.QUICK["val_size"]) if options.quick else None)
     pieces, lessons = dict(schedule=make_schedule, loss=loss, step=step), dict(schedule=no_schedule, loss=cross_entropy,
                                                                                 step=train_step)
-    record, weights = records.new_record(name, config, options, data, pieces, lessons, script), {}
+    record, weights, boards = records.new_record(name, config, options, data, pieces, lessons, script), {}, {}
     where = runs.place(record, runs.built(make_model, make_optimizer, config), options.out)  # its own, claimed
     print(f"{name}: {' '.join(f'{k}={v}' for k, v in config.__dict__.items())} seeds={options.seeds}")
     print(f"data: {data.source} ({len(data.train_x)} training, {len(data.val_x)} validation images, "
@@ -233,12 +233,13 @@ def run(name: str, make_model=make_model, make_optimizer=make_optimizer, make_sc
         started = time.perf_counter()
         model, optimizer, history = train(replace(config, seed=seed), data, make_model, make_optimizer,
                                           make_schedule, loss, step)
-        records.add_run(record, seed, time.perf_counter() - started, model, optimizer, history,
-                        confusion_matrix(model, data.val_x, data.val_y),
-                        records.predictions(probabilities(model, data.val_x), data))
+        seconds, chances = time.perf_counter() - started, probabilities(model, data.val_x)
+        records.add_run(record, seed, seconds, model, optimizer, history,
+                        confusion_matrix(model, data.val_x, data.val_y), records.predictions(chances, data))
         weights[seed] = records.weights_bytes(model)
+        boards[seed] = board.write(where.folder / board.STAGING, record, model, data, chances, CLASSES)  # TensorBoard's
         print(f"{name}: seed {seed}: {records.summary(record['runs'][-1])}", flush=True)
-    print(f"{name}: wrote {runs.save(record, draw(record), where, weights)}")
+    print(f"{name}: wrote {runs.save(record, draw(record), where, weights, boards)}")
     return record, model
 
 

@@ -8,7 +8,7 @@ from conftest import ROOT
 
 # What common.py stands on. Everything else in tools/ stands on common (or on these alone).
 BELOW = {"tools", "tools.places", "tools.files", "tools.data", "tools.config", "tools.records", "tools.runs",
-         "tools.drawing"}
+         "tools.drawing", "tools.board", "tools.words"}
 
 
 def modules(root: Path) -> dict[str, Path]:

@@ -40,7 +40,7 @@ def test_each_script_runs_quick_into_a_folder_of_its_own_and_records_what_ran(na
     code, out, err = run_program(script(name), "--quick", "--data-dir", tiny_dir, "--device", "cpu")
     assert code == 0, err
     folder = lab / "runs" / name / "quick,seed=0"
-    assert out.strip().splitlines()[-1] == f"{name}: wrote {folder}/ (figure.png, results.json, seed=0.pt)"
+    assert out.strip().splitlines()[-1] == f"{name}: wrote {folder}/ (figure.png, results.json, seed=0.pt, tensorboard/)"
     assert (folder / places.FIGURE).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     record = read(folder)
     assert record["experiment"] == name and record["changed"] == {} and record["quick"] is True
@@ -72,7 +72,7 @@ def test_a_run_s_folder_is_named_after_what_it_changes_and_the_lab_s_files_stay(
         path.write_bytes(content)
     code, out, err = run_program(script("02_adam"), *flags, "--data-dir", tiny_dir)
     assert code == 0, err
-    weights = "".join(f", seed={seed}.pt" for seed in range(3 if "seeds" in folder else 1))
+    weights = "".join(f", seed={seed}.pt" for seed in range(3 if "seeds" in folder else 1)) + ", tensorboard/"
     assert out.strip().splitlines()[-1] == f"02_adam: wrote {lab / 'runs' / '02_adam' / folder}/ (figure.png, results.json{weights})"
     assert [p.read_bytes() for p in places.lab_files("02_adam")] == [b"the lab's figure", b"the lab's results"]
 
@@ -88,7 +88,7 @@ def test_the_lab_s_own_record_also_updates_the_lab_s_figure_and_results(tiny_dir
     figure, results = places.lab_files("03_no_dropout")
     folder = lab / "runs" / "03_no_dropout" / "seeds=0-2"
     assert out.strip().splitlines()[-1] == (f"03_no_dropout: wrote {folder}/ (figure.png, results.json, seed=0.pt, "
-                                            f"seed=1.pt, seed=2.pt), and the "
+                                            f"seed=1.pt, seed=2.pt, tensorboard/), and the "
                                             f"lab's {figure} and {results}")
     assert results.read_bytes() == (folder / places.RESULTS).read_bytes()
     assert figure.read_bytes() == (folder / places.FIGURE).read_bytes()
@@ -285,7 +285,8 @@ def test_a_script_as_a_whole_process_says_where_it_wrote_and_fails_with_one_line
     done = subprocess.run([sys.executable, str(script("01_base")), "--quick", "--data-dir", str(tiny_dir), "--out",
                            str(tmp_path / "run")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == f"01_base: wrote {tmp_path / 'run'}/ (figure.png, results.json, seed=0.pt)"
+    assert done.stdout.strip().splitlines()[-1] == (f"01_base: wrote {tmp_path / 'run'}/ (figure.png, results.json, "
+                                                    f"seed=0.pt, tensorboard/)")
     done = subprocess.run([sys.executable, str(script("01_base")), "--dropout", "2"], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 2 and done.stderr == ("01_base: error: --dropout (Config.dropout) must be at least 0 "

@@ -7,8 +7,10 @@ Below the lesson, what common.py stands on:
     data        the four Fashion-MNIST files: found, checked, read                          (python -m tools.data)
     config      Config's flags, their help, and the one check of a configuration
     records     what a run records (results.json, its format), and the words for what ran
-    runs        where a run writes, and how a run is found again by its name
+    words       the figures' words in English or in the report's Spanish (--lang, $LAB_LANG)
     drawing     what the figures share: a band over seeds, a grid of predicted images
+    board       a run's TensorBoard events (tensorboard --logdir runs)
+    runs        where a run writes, and how a run is found again by its name
 
 The lesson: common.py.
 

@@ -22,14 +22,16 @@ def seeds_legend(seeds: int) -> str | None:
     return f"mean of {seeds} seeds, band: lowest to highest seed" if seeds > 1 else None
 
 
-def image_grid(record: dict, which: str, images, classes, columns: int = 5):
+def image_grid(record: dict, which: str, images, classes, columns: int = 5, scale: float = 1.0):
     """A run's recorded predictions (`which`: "shown", the first validation images, or "mistakes", its most
     confident wrong ones) drawn over their images: predicted class and probability, true class, wrong ones in red.
-    `images` are the recorded images' pixels (784 each, in [0, 1]), in the record's order."""
+    `images` are the recorded images' pixels (784 each, in [0, 1]), in the record's order; `scale` its size (its
+    words stay as large)."""
     run = record["runs"][0]
     said = run[which]
     rows = max(1, -(-len(said["index"]) // columns))  # a row, if only to say there were no mistakes
-    fig, axes = pyplot().subplots(rows, columns, figsize=(2.1 * columns, 2.5 * rows + 0.6), layout="constrained",
+    fig, axes = pyplot().subplots(rows, columns, figsize=(scale * 2.1 * columns, scale * (2.5 * rows + 0.6)),
+                                  layout="constrained",
                                   squeeze=False)
     for ax in axes.flat:
         ax.axis("off")

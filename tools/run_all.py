@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import common
-from tools import places, records, runs as folders
+from tools import board, places, records, runs as folders
 from tools.config import positive, refuse_the_labs_folders
 from tools.files import UserError, check_writable, one_line_errors, png_bytes, write_together
 
@@ -151,7 +151,7 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None, 
     finished = {key: list(records) for key, records in (earlier or {}).items()}
     seeds_of = {(r.name, r.out): len(finished.get((r.name, r.out), ()))
                 + sum(1 for o in runs if (o.name, o.out) == (r.name, r.out)) for r in runs}
-    started, took, weights, failures = time.monotonic(), {}, {}, []
+    started, took, weights, boards, failures = time.monotonic(), {}, {}, {}, []
     # kill's SIGTERM, like Ctrl-C, must stop the trainings started here rather than leave them running on.
     on_sigterm = signal.signal(signal.SIGTERM, stopped)
     try:
@@ -185,13 +185,17 @@ def run(runs: list[Run], jobs: int, scratch: Path, earlier: dict | None = None, 
                 kept = folder / records.weights_file(r.seed)
                 if kept.is_file():
                     weights.setdefault((r.name, r.out), {})[r.seed] = kept.read_bytes()
+                events = folder / board.FOLDER / f"seed={r.seed}"
+                if events.is_dir():
+                    boards.setdefault((r.name, r.out), {})[r.seed] = events
                 experiment = finished.setdefault((r.name, r.out), [])
                 experiment.append(record)
                 print(f"{progress(runs, took, waiting, running, jobs, started)} {r}: "
                       f"{records.summary(record['runs'][0])}", flush=True)
                 if len(experiment) == seeds_of[(r.name, r.out)]:
-                    print(f"{r.tag}{r.name}: wrote {write(merge(experiment), r.out, weights.pop((r.name, r.out), {}))}",
-                          flush=True)
+                    key = (r.name, r.out)
+                    said = write(merge(experiment), r.out, weights.pop(key, {}), boards.pop(key, {}))
+                    print(f"{r.tag}{r.name}: wrote {said}", flush=True)
         return f"{len(failures)} of {len(runs)} runs failed: {', '.join(map(str, failures))}" if failures else None
     except KeyboardInterrupt:
         return ("interrupted; the experiments finished before were written, no other: "
@@ -230,11 +234,12 @@ def clock(seconds: float) -> str:
         f"{minutes} min"
 
 
-def write(record: dict, out: Path | None, weights: dict[int, bytes]) -> str:
-    """The experiment's record and figure, and its seeds' weights when it goes to its run's folder (with --out,
-    only the figure and the record are kept)."""
+def write(record: dict, out: Path | None, weights: dict[int, bytes], boards: dict[int, Path] | None = None) -> str:
+    """The experiment's record and figure, and its seeds' weights and TensorBoard events when it goes to its run's
+    folder (with --out, only the figure and the record are kept)."""
     if out is None:
-        return folders.save(record, common.draw(record), folders.place(record, folders.built_by(record)), weights)
+        return folders.save(record, common.draw(record), folders.place(record, folders.built_by(record)), weights,
+                            boards)
     record = dict(record, runs=[{k: v for k, v in run.items() if k != "weights"} for run in record["runs"]])
     content = records.json_bytes(record)  # without weights: none are kept with --out, and none are named
     figure, results = places.lab_files(record["experiment"], out)

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import places
+from tools import board, places
 from tools.files import UserError, check_writable, png_bytes, write_together
 from tools.records import (describe_optimizer, digest, how_made, is_the_labs, json_bytes, on_the_whole_data, seeds_of,
                            weights_file)
@@ -137,9 +137,11 @@ def writable(where: Place, name: str) -> list[Path]:
     return [where.folder, *([p.parent for p in places.lab_files(name)] if where.lab else [])]
 
 
-def save(record: dict, figure, where: Place, weights: dict[int, bytes] | None = None) -> str:
+def save(record: dict, figure, where: Place, weights: dict[int, bytes] | None = None,
+         boards: dict[int, Path] | None = None) -> str:
     """The run's figure, results and each seed's weights in its folder, and the figure and results in the lab's
-    figures/ and results/ when it is the lab's own record: all whole, or none. Returns where, in words."""
+    figures/ and results/ when it is the lab's own record: all whole, or none; then each seed's staged TensorBoard
+    events (`boards`) into its tensorboard/ folder. Returns where, in words."""
     folder = where.folder
     content = json_bytes(record)
     image = png_bytes(figure, source=digest(content))
@@ -150,13 +152,14 @@ def save(record: dict, figure, where: Place, weights: dict[int, bytes] | None = 
         files.update({figure_path: image, results_path: content})
     try:
         write_together(files)
+        board.put_in_place(folder, boards or {})
         (folder / CLAIM).unlink(missing_ok=True)  # written: the results now say what run it is
     except KeyboardInterrupt:
         if all(path.is_file() and path.read_bytes() == data for path, data in files.items()):
             raise KeyboardInterrupt(f"it had written {places.shown_path(folder)}/") from None
         raise
     lab = [places.shown_path(p) for p in files if p.parent != folder]
-    kept = "".join(f", {weights_file(seed)}" for seed in weights or {})
+    kept = "".join(f", {weights_file(seed)}" for seed in weights or {}) + (f", {board.FOLDER}/" if boards else "")
     said = (f"{places.shown_path(folder)}/ ({places.FIGURE}, {places.RESULTS}{kept})"
             + (f", and the lab's {' and '.join(lab)}" if lab else ""))
     if where.replaces:

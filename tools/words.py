@@ -1,0 +1,113 @@
+"""The figures' words: English, the default and the committed figures' language, or the report's Spanish, in the
+report's own terms (época, error, precisión, entrenamiento, validación, and the course's "medición incorrecta").
+`--lang es` on every script and tool that draws, or LAB_LANG=es in the environment (make, a notebook); the lab's
+own figures/ are drawn in English whatever is chosen. A phrase is looked up by its English, which is its key.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+
+from tools.files import UserError
+
+LANGUAGES = {"en": "English", "es": "español"}
+ENVIRONMENT = "LAB_LANG"
+FLAG_HELP = (f"the figures' language: {', '.join(f'{k} ({v})' for k, v in LANGUAGES.items())} (default: "
+             f"${ENVIRONMENT}, else en)")
+
+CLASSES = {"en": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                  "Ankle boot"),
+           "es": ("Camiseta/top", "Pantalón", "Suéter", "Vestido", "Abrigo", "Sandalia", "Camisa", "Zapatilla",
+                  "Bolso", "Botín")}
+
+SPANISH = {
+    "epoch": "época",
+    "accuracy": "precisión",
+    "cross-entropy loss": "error (Cross Entropy Loss)",
+    "cross-entropy loss (running: {loss})": "error (Cross Entropy Loss; la curva incorrecta: {loss})",
+    "training (whole set, eval mode, after the epoch)": "entrenamiento (todo el conjunto, en modo eval, tras la época)",
+    "validation ({split})": "validación ({split})",
+    "INCORRECT training: running mean over the epoch's batches\n(dropout on, weights moving)":
+        "entrenamiento INCORRECTO: media de los lotes durante la época\n(con dropout, pesos cambiando)",
+    "test images": "imágenes de test",
+    "held-out training images": "imágenes de entrenamiento apartadas",
+    "mean of {seeds} seeds, band: lowest to highest seed": "media de {seeds} semillas; banda: de la menor a la mayor",
+    "{model} ({parameters} parameters)": "{model} ({parameters} parámetros)",
+    "{epochs} epoch": "{epochs} época", "{epochs} epochs": "{epochs} épocas",
+    "{seeds} seed": "{seeds} semilla", "{seeds} seeds": "{seeds} semillas",
+    "QUICK RUN, {images} training images: not a result": "PRUEBA RÁPIDA, {images} imágenes de entrenamiento: no es un "
+                                                        "resultado",
+    "ONLY {images} training images": "SOLO {images} imágenes de entrenamiento",
+    "batch {size}": "lote {size}",
+    "validated on held-out training images": "validado con imágenes de entrenamiento apartadas",
+    "validation cross-entropy loss": "error de validación (Cross Entropy Loss)",
+    "validation cross-entropy loss (the test set unless said)": "error de validación (Cross Entropy Loss; el conjunto "
+                                                                "de test salvo que se diga)",
+    "validation accuracy": "precisión de validación",
+    "zoomed: the last {last} epochs of those\nending within {close} of the best":
+        "ampliado: las últimas {last} épocas de los que\nterminan a menos de {close} del mejor",
+    "All {count} experiments on the validation set": "Los {count} experimentos en el conjunto de validación",
+    "predicted class": "clase predicha", "true class": "clase verdadera",
+    "share of the true class": "proporción de la clase verdadera",
+    "{experiment}: validation confusion after the last epoch": "{experiment}: confusión en validación tras la última "
+                                                               "época",
+    "mean of each one's seeds; band: lowest to highest seed": "media de las semillas de cada uno; banda: de la menor a "
+                                                              "la mayor",
+    "Fashion-MNIST: 16 of the {count} training images": "Fashion-MNIST: 16 de las {count} imágenes de entrenamiento",
+    "WRONG, ": "MAL, ", "true: {name}": "verdadera: {name}", "no mistakes": "ningún error",
+    "the first {count} {split} images": "las primeras {count} imágenes de {split}",
+    "its {count} most confident mistakes on the {split} images": "sus {count} errores más seguros en las imágenes de "
+                                                                 "{split}",
+    "test": "test", "held-out": "entrenamiento apartadas",
+    "{experiment} (seed {seed}, after epoch {epoch}): {title}; #: the image's index in its file":
+        "{experiment} (semilla {seed}, tras la época {epoch}): {title}; #: el índice de la imagen en su archivo",
+}
+TRANSLATIONS = {"es": SPANISH}
+
+_chosen: str | None = None  # set inside speaking(); else the environment's
+
+
+def checked(language: str, where: str) -> str:
+    if language not in LANGUAGES:
+        raise UserError(f"{where}: no language {language!r}; there are "
+                        f"{', '.join(f'{k} ({v})' for k, v in LANGUAGES.items())}")
+    return language
+
+
+@contextlib.contextmanager
+def speaking(language: str | None):
+    """What is drawn inside (and by the trainings started inside) in `language`; None: the environment's. An unknown
+    one is refused in one line, before anything is drawn. As it was, after."""
+    global _chosen
+    before, environment = _chosen, os.environ.get(ENVIRONMENT)
+    if language is None:
+        current()
+    else:
+        _chosen = checked(language, "--lang")
+        os.environ[ENVIRONMENT] = language
+    try:
+        yield
+    finally:
+        _chosen = before
+        if environment is None:
+            os.environ.pop(ENVIRONMENT, None)
+        else:
+            os.environ[ENVIRONMENT] = environment
+
+
+def current() -> str:
+    return _chosen or checked(os.environ.get(ENVIRONMENT) or "en", f"${ENVIRONMENT}")
+
+
+def say(english: str, **values) -> str:
+    """`english` in the chosen language, with `values` put in its {places}."""
+    return TRANSLATIONS.get(current(), {}).get(english, english).format(**values)
+
+
+def classes() -> tuple[str, ...]:
+    return CLASSES[current()]
+
+
+def in_english():
+    """What is drawn inside, in English: the lab's own figures, whatever the language chosen."""
+    return speaking("en")
