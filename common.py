@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tools import board, config as flags, records, runs
+from tools import board, config as flags, records, runs, words
 from tools.data import VALIDATION, Data, load_data  # noqa: F401 (Data, load_data: notebooks and tests)
 from tools.drawing import band, seeds_legend
 from tools.files import Diverged, UserError, one_line_errors, pyplot
@@ -182,30 +182,29 @@ def confusion_matrix(model, x, y) -> list[list[int]]:
 
 # ---------------------------------------------------------------- the figure
 
-CURVES = (  # history key prefix, legend, line style
+CURVES = (  # history key prefix, legend (in English, and words.say's language), line style
     ("train", "training (whole set, eval mode, after the epoch)", dict(color="C0", lw=2)),
-    ("val", "validation ({})", dict(color="C1", lw=2)),
+    ("val", "validation ({split})", dict(color="C1", lw=2)),
     ("running", "INCORRECT training: running mean over the epoch's batches\n(dropout on, weights moving)",
      dict(color="0.45", lw=1.2, ls="--", marker="x", ms=4)),
 )
 
 
 def draw(record: dict):
-    """Loss and accuracy per epoch, three curves each, titled with what ran and how long."""
-    runs_, config = record["runs"], record["config"]
-    loss_label = f"cross-entropy loss (running: {record['loss']})" if record["loss"] in record["differs"] else \
-        "cross-entropy loss"
+    """Loss and accuracy per epoch, three curves each, titled with what ran and how long, in words.say's language."""
+    runs_, config, say = record["runs"], record["config"], words.say
+    loss = "cross-entropy loss (running: {loss})" if record["loss"] in record["differs"] else "cross-entropy loss"
     fig, axes = pyplot().subplots(1, 2, figsize=(11, 5.2), layout="constrained")
-    for ax, metric, label in zip(axes, ("loss", "acc"), (loss_label, "accuracy")):
+    for ax, metric, label in zip(axes, ("loss", "acc"), (say(loss, loss=record["loss"]), say("accuracy"))):
         for prefix, legend, style in CURVES:
             band(ax, [run["history"][f"{prefix}_{metric}"] for run in runs_],
-                 label=legend.format(VALIDATION[config["validation"]]), **style)
-        ax.set(xlabel="epoch", ylabel=label)
+                 label=say(legend, split=say(VALIDATION[config["validation"]])), **style)
+        ax.set(xlabel=say("epoch"), ylabel=label)
         ax.grid(alpha=0.3)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8.5,
                title=seeds_legend(len(runs_)), title_fontsize=8.5)
-    what = (f"{record['experiment']}: {record['model']} ({record['parameters']:,} parameters)",
-            f"{records.what_ran(record)}; {records.how_made(record)}")
+    what = (say("{experiment}: {model} ({parameters:,} parameters)", **record),
+            f"{records.what_ran(record, say)}; {records.how_made(record, say)}")
     fig.suptitle("\n".join(textwrap.fill(line, 110) for line in what), fontsize=11)  # long ones wrap, not overflow
     return fig
 
@@ -237,9 +236,10 @@ def run(name: str, make_model=make_model, make_optimizer=make_optimizer, make_sc
         records.add_run(record, seed, seconds, model, optimizer, history,
                         confusion_matrix(model, data.val_x, data.val_y), records.predictions(chances, data))
         weights[seed] = records.weights_bytes(model)
-        boards[seed] = board.write(where.folder / board.STAGING, record, model, data, chances, CLASSES)  # TensorBoard's
+        boards[seed] = board.write(where.folder / board.STAGING, record, model, data, chances, CLASSES)
         print(f"{name}: seed {seed}: {records.summary(record['runs'][-1])}", flush=True)
-    print(f"{name}: wrote {runs.save(record, draw(record), where, weights, boards)}")
+    with words.speaking(options.lang):  # the figure's language: English unless --lang or $LAB_LANG says
+        print(f"{name}: wrote {runs.save(record, draw, where, weights, boards)}")
     return record, model
 
 

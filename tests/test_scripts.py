@@ -119,8 +119,8 @@ def test_impossible_flags_are_refused_with_one_line_before_the_data_loads(flags,
     ("dropout=1.5", "--dropout (Config.dropout) must be at least 0 and below 1; got 1.5"),
     ('optimizer="sgdd"', "--optimizer (Config.optimizer) must be one of sgd, adam; got 'sgdd'"),
     ("learning_rate=0.1", "main() got learning_rate, which Config does not have; it has optimizer, lr, batch_size, "
-                          "hidden, dropout, epochs, inputs, seed, threads, device, validation; main also takes seeds, quick, data_dir, "
-                          "out, make_model, make_optimizer, make_schedule, loss and step"),
+                          "hidden, dropout, epochs, inputs, seed, threads, device, validation; main also takes seeds, quick, "
+                          "data_dir, out, lang, make_model, make_optimizer, make_schedule, loss and step"),
 ])
 def test_a_script_s_keywords_are_refused_as_its_flags_are(keywords, message, tmp_path, lab, monkeypatch):
     monkeypatch.setattr(common, "load_data", lambda *a, **k: pytest.fail("the data was loaded"))

@@ -275,7 +275,7 @@ def test_a_keyword_config_does_not_have_is_refused_naming_the_fields_it_has():
         configure("09_typo", common.Config(), dict(learning_rate=0.1), argv=[])
     assert str(error.value) == ("main() got learning_rate, which Config does not have; it has "
                                 + ", ".join(f.name for f in fields(common.Config))
-                                + "; main also takes seeds, quick, data_dir, out, make_model, make_optimizer, "
+                                + "; main also takes seeds, quick, data_dir, out, lang, make_model, make_optimizer, "
                                   "make_schedule, loss and step")
 
 

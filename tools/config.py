@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from tools import places
+from tools import places, words
 from tools.data import DATA_DIR_HELP, INPUTS, VALIDATION
 from tools.files import ConfigError, UserError
 
@@ -36,7 +36,7 @@ HELP = dict(
 )
 CHOICES = dict(optimizer=("sgd", "adam"), inputs=tuple(INPUTS), device=("auto", "cpu", "cuda", "mps"),
                validation=tuple(VALIDATION))
-OPTIONS = ("seeds", "quick", "data_dir", "out")  # what run() takes beside Config's fields and the pieces
+OPTIONS = ("seeds", "quick", "data_dir", "out", "lang")  # what run() takes beside Config's fields and the pieces
 POSITIVE = {"lr", "batch_size", "hidden", "epochs", "threads"}
 FRACTION = {"dropout"}  # at least 0, below 1
 QUICK = dict(epochs=2, train_size=2000, val_size=1000)
@@ -118,6 +118,7 @@ def parser(name: str, config, description: str | None) -> Parser:
     p.add_argument("--out", type=Path, default=None,
                    help="the run's folder (default: runs/NAME/WHAT-CHANGED, named after the flags that differ from "
                         "the script's settings and the seeds)")
+    p.add_argument("--lang", help=words.FLAG_HELP)
     p.add_argument("--quick", action="store_true",
                    help=f"smoke run: at most {QUICK['epochs']} epochs on {QUICK['train_size']} training and "
                         f"{QUICK['val_size']} validation images")
@@ -151,6 +152,7 @@ def configure(name: str, config, changes: dict, description: str | None = None, 
     given = {key: sum(value, []) if isinstance(getattr(config, key), tuple) else value for key, value in given.items()}
     options.given = set(given)  # the flags on the command line, for what the script's pieces read of them
     refuse_the_labs_folders(options.out)
+    words.checked(options.lang, "--lang") if options.lang is not None else words.current()  # before any work
     config = checked(replace(script, **given))
     config = replace(config, device=resolve_device(config.device).type)
     own = {f.name: tuple(value) if isinstance(value := getattr(script, f.name), list) else value

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from tools.files import pyplot
+from tools.words import classes as named, say
 
 
 def band(ax, curves: list[list[float]], **style) -> None:
@@ -19,7 +20,7 @@ def band(ax, curves: list[list[float]], **style) -> None:
 
 
 def seeds_legend(seeds: int) -> str | None:
-    return f"mean of {seeds} seeds, band: lowest to highest seed" if seeds > 1 else None
+    return say("mean of {seeds} seeds, band: lowest to highest seed", seeds=seeds) if seeds > 1 else None
 
 
 def image_grid(record: dict, which: str, images, classes, columns: int = 5, scale: float = 1.0):
@@ -27,7 +28,7 @@ def image_grid(record: dict, which: str, images, classes, columns: int = 5, scal
     confident wrong ones) drawn over their images: predicted class and probability, true class, wrong ones in red.
     `images` are the recorded images' pixels (784 each, in [0, 1]), in the record's order; `scale` its size (its
     words stay as large)."""
-    run = record["runs"][0]
+    run, classes = record["runs"][0], named(classes)
     said = run[which]
     rows = max(1, -(-len(said["index"]) // columns))  # a row, if only to say there were no mistakes
     fig, axes = pyplot().subplots(rows, columns, figsize=(scale * 2.1 * columns, scale * (2.5 * rows + 0.6)),
@@ -39,13 +40,14 @@ def image_grid(record: dict, which: str, images, classes, columns: int = 5, scal
                                                                said["probability"], said["true"]):
         ax.imshow(pixels.reshape(28, 28), cmap="binary")
         right = predicted == true
-        ax.set_title(f"#{index}: {classes[predicted]} {probability:.1%}\n" + ("" if right else "WRONG, ")
-                     + f"true: {classes[true]}", fontsize=8.5, color="C2" if right else "C3")
-    split = "test" if record["config"].get("validation", "test") == "test" else "held-out"
-    title = (f"the first {len(said['index'])} {split} images" if which == "shown" else
-             f"its {len(said['index'])} most confident mistakes on the {split} images")
+        ax.set_title(f"#{index}: {classes[predicted]} {probability:.1%}\n" + ("" if right else say("WRONG, "))
+                     + say("true: {name}", name=classes[true]), fontsize=8.5, color="C2" if right else "C3")
+    split = say("test" if record["config"].get("validation", "test") == "test" else "held-out")
+    title = (say("the first {count} {split} images", count=len(said["index"]), split=split) if which == "shown" else
+             say("its {count} most confident mistakes on the {split} images", count=len(said["index"]), split=split))
     if not said["index"]:
-        axes.flat[0].text(0, 0.5, "no mistakes", fontsize=12)
-    fig.suptitle(f"{record['experiment']} (seed {run['seed']}, after epoch {len(run['history']['val_acc'])}): "
-                 f"{title}; #: the image's index in its file", fontsize=10)
+        axes.flat[0].text(0, 0.5, say("no mistakes"), fontsize=12)
+    fig.suptitle(say("{experiment} (seed {seed}, after epoch {epoch}): {title}; #: the image's index in its file",
+                     experiment=record["experiment"], seed=run["seed"], epoch=len(run["history"]["val_acc"]),
+                     title=title), fontsize=10)
     return fig

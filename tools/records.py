@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from tools import places
+from tools import places, words
 from tools.data import INPUTS
 from tools.files import UserError
 
@@ -177,24 +177,27 @@ def summary(run: dict) -> str:
 
 # ---------------------------------------------------------------- what ran, in words
 
-def what_ran(record: dict) -> str:
+def what_ran(record: dict, say=words.english) -> str:
     """The optimizer and everything that differs from the report's setup, in the words of every figure's title,
-    the results table and compare's legend: "SGD lr 0.1, CosineAnnealingLR T_max 30, per epoch, batch 32"."""
+    the results table and compare's legend: "SGD lr 0.1, CosineAnnealingLR T_max 30, per epoch, batch 32"; a
+    figure's in its language (`say`)."""
     config = record["config"]
-    return ", ".join([record["optimizer"], *record["differs"], f"batch {config['batch_size']}",
+    return ", ".join([record["optimizer"], *record["differs"], say("batch {size}", size=config["batch_size"]),
                       *([INPUTS[config["inputs"]]] if config["inputs"] != "unit" else []),
-                      *(["validated on held-out training images"] if config["validation"] != "test" else [])])
+                      *([say("validated on held-out training images")] if config["validation"] != "test" else [])])
 
 
-def how_made(record: dict) -> str:
+def how_made(record: dict, say=words.english) -> str:
     """How long and on how much it trained: "30 epochs, 3 seeds", and in capitals when not on the whole data."""
     config, data, seeds = record["config"], record["data"], len(record["runs"])
-    words = f"{config['epochs']} epoch{'s' * (config['epochs'] != 1)}, {seeds} seed{'s' * (seeds != 1)}"
+    said = (say("{epochs} epoch" + "s" * (config["epochs"] != 1), epochs=config["epochs"]) + ", "
+            + say("{seeds} seed" + "s" * (seeds != 1), seeds=seeds))
+    images = f"{data['train_size']:,}"
     if record["quick"]:
-        words += f"; QUICK RUN, {data['train_size']:,} training images: not a result"
+        said += "; " + say("QUICK RUN, {images} training images: not a result", images=images)
     elif not on_the_whole_data(record):
-        words += f"; ONLY {data['train_size']:,} training images"
-    return words
+        said += "; " + say("ONLY {images} training images", images=images)
+    return said
 
 
 def describe_model(model: nn.Module) -> str:

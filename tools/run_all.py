@@ -238,8 +238,7 @@ def write(record: dict, out: Path | None, weights: dict[int, bytes], boards: dic
     """The experiment's record and figure, and its seeds' weights and TensorBoard events when it goes to its run's
     folder (with --out, only the figure and the record are kept)."""
     if out is None:
-        return folders.save(record, common.draw(record), folders.place(record, folders.built_by(record)), weights,
-                            boards)
+        return folders.save(record, common.draw, folders.place(record, folders.built_by(record)), weights, boards)
     record = dict(record, runs=[{k: v for k, v in run.items() if k != "weights"} for run in record["runs"]])
     content = records.json_bytes(record)  # without weights: none are kept with --out, and none are named
     figure, results = places.lab_files(record["experiment"], out)

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import board, places
+from tools import board, places, words
 from tools.files import UserError, check_writable, png_bytes, write_together
 from tools.records import (describe_optimizer, digest, how_made, is_the_labs, json_bytes, on_the_whole_data, seeds_of,
                            weights_file)
@@ -137,18 +137,22 @@ def writable(where: Place, name: str) -> list[Path]:
     return [where.folder, *([p.parent for p in places.lab_files(name)] if where.lab else [])]
 
 
-def save(record: dict, figure, where: Place, weights: dict[int, bytes] | None = None,
+def save(record: dict, draw, where: Place, weights: dict[int, bytes] | None = None,
          boards: dict[int, Path] | None = None) -> str:
-    """The run's figure, results and each seed's weights in its folder, and the figure and results in the lab's
-    figures/ and results/ when it is the lab's own record: all whole, or none; then each seed's staged TensorBoard
-    events (`boards`) into its tensorboard/ folder. Returns where, in words."""
+    """The run's figure (`draw(record)`), results and each seed's weights in its folder, and the figure (in English,
+    whatever the language chosen) and results in the lab's figures/ and results/ when it is the lab's own record:
+    all whole, or none; then each seed's staged TensorBoard events (`boards`) into its tensorboard/ folder. Returns
+    where, in words."""
     folder = where.folder
     content = json_bytes(record)
-    image = png_bytes(figure, source=digest(content))
+    image = png_bytes(draw(record), source=digest(content))
     files = {folder / places.FIGURE: image, folder / places.RESULTS: content,
              **{folder / weights_file(seed): data for seed, data in (weights or {}).items()}}
     if where.lab:
         figure_path, results_path = places.lab_files(record["experiment"])
+        if words.current() != "en":
+            with words.in_english():
+                image = png_bytes(draw(record), source=digest(content))
         files.update({figure_path: image, results_path: content})
     try:
         write_together(files)

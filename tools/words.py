@@ -25,14 +25,13 @@ SPANISH = {
     "accuracy": "precisión",
     "cross-entropy loss": "error (Cross Entropy Loss)",
     "cross-entropy loss (running: {loss})": "error (Cross Entropy Loss; la curva incorrecta: {loss})",
-    "training (whole set, eval mode, after the epoch)": "entrenamiento (todo el conjunto, en modo eval, tras la época)",
+    "training (whole set, eval mode, after the epoch)": "entrenamiento\n(todo el conjunto, modo eval, tras la época)",
     "validation ({split})": "validación ({split})",
     "INCORRECT training: running mean over the epoch's batches\n(dropout on, weights moving)":
-        "entrenamiento INCORRECTO: media de los lotes durante la época\n(con dropout, pesos cambiando)",
-    "test images": "imágenes de test",
-    "held-out training images": "imágenes de entrenamiento apartadas",
+        "entrenamiento INCORRECTO: media de los lotes\n(con dropout, pesos moviéndose)",
+    "the test set": "el conjunto de test", "held out of the training set": "apartadas del conjunto de entrenamiento",
     "mean of {seeds} seeds, band: lowest to highest seed": "media de {seeds} semillas; banda: de la menor a la mayor",
-    "{model} ({parameters} parameters)": "{model} ({parameters} parámetros)",
+    "{experiment}: {model} ({parameters:,} parameters)": "{experiment}: {model} ({parameters:,} parámetros)",
     "{epochs} epoch": "{epochs} época", "{epochs} epochs": "{epochs} épocas",
     "{seeds} seed": "{seeds} semilla", "{seeds} seeds": "{seeds} semillas",
     "QUICK RUN, {images} training images: not a result": "PRUEBA RÁPIDA, {images} imágenes de entrenamiento: no es un "
@@ -99,13 +98,19 @@ def current() -> str:
     return _chosen or checked(os.environ.get(ENVIRONMENT) or "en", f"${ENVIRONMENT}")
 
 
+def english(text: str, **values) -> str:
+    """`text` as it is, in English: what a Markdown table says, whatever the figures' language."""
+    return text.format(**values)
+
+
 def say(english: str, **values) -> str:
     """`english` in the chosen language, with `values` put in its {places}."""
     return TRANSLATIONS.get(current(), {}).get(english, english).format(**values)
 
 
-def classes() -> tuple[str, ...]:
-    return CLASSES[current()]
+def classes(names=CLASSES["en"]) -> tuple[str, ...]:
+    """Fashion-MNIST's class names in the chosen language (other names, a model's of its own, as they are)."""
+    return CLASSES[current()] if tuple(names) == CLASSES["en"] else tuple(names)
 
 
 def in_english():
