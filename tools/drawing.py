@@ -32,8 +32,7 @@ def image_grid(record: dict, which: str, images, classes, columns: int = 5, scal
     said = run[which]
     rows = max(1, -(-len(said["index"]) // columns))  # a row, if only to say there were no mistakes
     fig, axes = pyplot().subplots(rows, columns, figsize=(scale * 2.1 * columns, scale * (2.5 * rows + 0.6)),
-                                  layout="constrained",
-                                  squeeze=False)
+                                  layout="constrained", squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, pixels, index, predicted, probability, true in zip(axes.flat, images, said["index"], said["predicted"],

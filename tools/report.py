@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from common import CLASSES, draw
-from tools import places
+from tools import places, words
 from tools.claims import FAILS, HOLDS, METHOD, NOISE, claims, curves, final, load, spread
 from tools.data import DATA_DIR_HELP, split_images
 from tools.drawing import band, image_grid, seeds_legend
@@ -61,20 +61,23 @@ def overview(r: dict):
             band(ax, curves(record, key), label=name, **style)
         if inset and name in close:
             band(inset, [c[-LAST:] for c in curves(record, "val_acc")], **style)
-    axes[0].set(xlabel="epoch", ylabel="validation cross-entropy loss", ylim=(0, 2.5))
-    axes[1].set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
+    say = words.say
+    axes[0].set(xlabel=say("epoch"), ylabel=say("validation cross-entropy loss"), ylim=(0, 2.5))
+    axes[1].set(xlabel=say("epoch"), ylabel=say("validation accuracy"), ylim=(0, 1))
     if inset:
         inset.set_xticks(range(1, LAST + 1, 3), [str(longest - LAST + e) for e in range(1, LAST + 1, 3)])
-        inset.set(xlabel="epoch", ylabel="validation accuracy")
-        inset.set_title(f"zoomed: the last {LAST} epochs of those\nending within {CLOSE} of the best", fontsize=9)
+        inset.set(xlabel=say("epoch"), ylabel=say("validation accuracy"))
+        inset.set_title(say("zoomed: the last {last} epochs of those\nending within {close} of the best", last=LAST,
+                            close=CLOSE), fontsize=9)
     for ax in axes:
         ax.grid(alpha=0.3)
     seeds = sorted({len(record["runs"]) for record in r.values()})
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=8.5,
                title=seeds_legend(max(seeds)) if seeds == [max(seeds)] else
-               f"mean of each experiment's seeds ({', '.join(map(str, seeds))}), band: lowest to highest seed",
+               say("mean of each experiment's seeds ({seeds}), band: lowest to highest seed",
+                   seeds=", ".join(map(str, seeds))),
                title_fontsize=8.5)
-    fig.suptitle(f"All {len(r)} experiments on the validation set")
+    fig.suptitle(say("All {count} experiments on the validation set", count=len(r)))
     return fig
 
 
@@ -89,13 +92,13 @@ def confusion(record: dict):
             if shares[i][j] >= 0.005:
                 ax.text(j, i, f"{shares[i][j]:.2f}", ha="center", va="center", fontsize=7,
                         color="white" if shares[i][j] > 0.6 else "black")
-    ax.set_xticks(range(10), CLASSES, rotation=45, ha="right")
-    ax.set_yticks(range(10), CLASSES)
-    ax.set(xlabel="predicted class", ylabel="true class")
-    fig.colorbar(image, ax=ax, label="share of the true class")
+    ax.set_xticks(range(10), words.classes(), rotation=45, ha="right")
+    ax.set_yticks(range(10), words.classes())
+    ax.set(xlabel=words.say("predicted class"), ylabel=words.say("true class"))
+    fig.colorbar(image, ax=ax, label=words.say("share of the true class"))
     runs = len(record["runs"])
-    ax.set_title(f"{record['experiment']}: validation confusion after the last epoch"
-                 + (f"\n(summed over {runs} seeds)" if runs > 1 else ""))
+    ax.set_title(words.say("{experiment}: validation confusion after the last epoch", experiment=record["experiment"])
+                 + (words.say("\n(summed over {runs} seeds)", runs=runs) if runs > 1 else ""))
     return fig
 
 
@@ -171,10 +174,10 @@ def run_grids(folder: Path, data_dir: str | None = None) -> list[Path]:
 def outputs(r: dict, folder: Path, root: Path, shown=(BEST,), data_dir: str | None = None) -> dict[Path, Made]:
     """Every file the report makes from the records `r` (read from `folder`). Experiments in `shown` get their
     predictions and mistakes drawn too, which reads their images from the data files."""
-    sources = {name: digest((folder / f"{name}.json").read_bytes()) for name in r}
+    sources = {name: words.marked(digest((folder / f"{name}.json").read_bytes())) for name in r}
     rows = claims(r)
     made = {root / "REPRODUCTION.md": Made(reproduction(r, rows).encode()),
-            root / "figures" / "overview.png": Made(source=digest("".join(sources.values()).encode()),
+            root / "figures" / "overview.png": Made(source=words.marked(digest("".join(sources.values()).encode())),
                                                     draw=lambda: overview(r)),
             root / "figures" / f"confusion_{BEST}.png": Made(source=sources[BEST], draw=lambda: confusion(r[BEST]))}
     for name in shown:
@@ -204,10 +207,12 @@ def main(argv=None):
                         help=f"experiments whose recorded predictions and mistakes are drawn (default: {BEST}), or "
                              "runs' folders, whose grids go into the folder; drawing reads the images from the data")
     parser.add_argument("--data-dir", help=DATA_DIR_HELP + " (for the predictions' images)")
+    parser.add_argument("--lang", help=words.FLAG_HELP + "; with --out or for a run's folder only: the lab's own "
+                        "figures stay English")
     args = parser.parse_args(argv)
     results, out = args.results or places.ROOT / "results", args.out or places.ROOT
     runs_named = [what for what in args.predictions if (Path(what) / RESULTS).is_file()]
-    with one_line_errors("report"):
+    with one_line_errors("report"), words.speaking(args.lang):
         if runs_named and not args.check:
             for folder in map(Path, runs_named):
                 print(f"report: wrote {', '.join(map(places.shown_path, run_grids(folder, args.data_dir)))}")
@@ -217,9 +222,10 @@ def main(argv=None):
         unknown = sorted(set(args.predictions) - set(records) - set(runs_named))
         if unknown:
             raise UserError(f"--predictions {' '.join(unknown)}: no such results in {places.shown_path(results)}")
-        made = outputs(records, results, out, [name for name in args.predictions if name not in runs_named],
-                       args.data_dir)
-        wrote = bring_up_to_date(made, args.check, "make report (or make all)", out)
+        with words.in_english(lab=args.out is None):  # the lab's own figures are English, whatever the language
+            made = outputs(records, results, out, [name for name in args.predictions if name not in runs_named],
+                           args.data_dir)
+            wrote = bring_up_to_date(made, args.check, "make report (or make all)", out)
     if args.check:
         print(f"report: REPRODUCTION.md, the README's tables and {len(made) - 2} figures are what "
               f"{places.shown_path(results)} makes")

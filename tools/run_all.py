@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import common
-from tools import board, places, records, runs as folders
+from tools import board, places, records, runs as folders, words
 from tools.config import positive, refuse_the_labs_folders
 from tools.files import UserError, check_writable, one_line_errors, png_bytes, write_together
 
@@ -44,10 +44,12 @@ def main():
                         "OUT/results/NAME.json instead of in its run's folder (and the lab's)")
     parser.add_argument("--mine", action="store_true", help="your own experiments (every NN_*.py that is not one of "
                         "the lab's), each --quick at one seed, each run whatever becomes of the others (make mine)")
+    parser.add_argument("--lang", help=words.FLAG_HELP + "; the lab's own figures/ stay English")
     ours, script_flags = split_flags(parser, sys.argv[1:])
     args = parser.parse_args(ours)
     names_here = places.experiment_names()
-    with one_line_errors("run_all", interrupted="the experiments finished before were written"):
+    with one_line_errors("run_all", interrupted="the experiments finished before were written"), \
+            words.speaking(args.lang):
         refuse_the_labs_folders(args.out)
         unknown = sorted(set(args.names) - set(names_here))
         if unknown:

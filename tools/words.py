@@ -47,6 +47,9 @@ SPANISH = {
         "ampliado: las últimas {last} épocas de los que\nterminan a menos de {close} del mejor",
     "All {count} experiments on the validation set": "Los {count} experimentos en el conjunto de validación",
     "predicted class": "clase predicha", "true class": "clase verdadera",
+    "\n(summed over {runs} seeds)": "\n(sumada sobre {runs} semillas)",
+    "mean of each experiment's seeds ({seeds}), band: lowest to highest seed":
+        "media de las semillas de cada experimento ({seeds}); banda: de la menor a la mayor",
     "share of the true class": "proporción de la clase verdadera",
     "{experiment}: validation confusion after the last epoch": "{experiment}: confusión en validación tras la última "
                                                                "época",
@@ -113,6 +116,12 @@ def classes(names=CLASSES["en"]) -> tuple[str, ...]:
     return CLASSES[current()] if tuple(names) == CLASSES["en"] else tuple(names)
 
 
-def in_english():
-    """What is drawn inside, in English: the lab's own figures, whatever the language chosen."""
-    return speaking("en")
+def marked(source: str) -> str:
+    """A figure's source digest with its language, when that is not English: a figure drawn in another language is
+    not up to date (files.stale), and an English one keeps the digest make check knows."""
+    return source if current() == "en" else f"{source} {current()}"
+
+
+def in_english(lab: bool = True):
+    """What is drawn inside, in English if it is the lab's own figures (`lab`), whatever the language chosen."""
+    return speaking("en") if lab else contextlib.nullcontext()
