@@ -9,10 +9,13 @@
 # make report     REPRODUCTION.md, the overview figures and the README's tables from results/*.json (trains nothing)
 # make calibrate  tools/calibration/CALIBRATION.md and its figure from the calibration's data (trains nothing);
 #                 make calibrate-sweep trains what the sweep lacks (hours; it resumes where it stopped)
-# make search     the structured search of 01_base's settings with Optuna (tools/searches/01_base/SEARCH.md), one
-#                 worker per core; it resumes where it stopped. Then python -m tools.search --final trains the best
-#                 as 09_searched.py, and --ablation puts its knobs back one at a time
+# make search     the structured search with Optuna of 01_base's settings and pieces, pruned by Hyperband up to 30
+#                 epochs (tools/searches/pieces/SEARCH.md), one worker per core; it resumes where it stopped. Then
+#                 python -m tools.search --study pieces --final trains the best as 10_searched_pieces.py, and make
+#                 steps walks to it from 01_base one change at a time (the first study, of the report's five knobs
+#                 only: --study 01_base, tools/searches/01_base/)
 # make dashboard  the search's study in Optuna's dashboard on loopback (http://127.0.0.1:8080/), until Ctrl-C
+# make tensorboard  every run in runs/ in TensorBoard on loopback (http://127.0.0.1:6006/), until Ctrl-C
 # make bench      the speed benchmarks (tools/bench/SPEED.md); make bench-lab times make clean all's trainings
 # All create .venv and install requirements.txt the first time.
 #
@@ -27,7 +30,8 @@ SEEDS ?= 3
 # Trainings at once; empty: one per core.
 JOBS ?=
 
-.PHONY: all experiments test check mine report bench bench-lab data clean calibrate calibrate-sweep search dashboard
+.PHONY: all experiments test check mine report bench bench-lab data clean calibrate calibrate-sweep search steps \
+	dashboard tensorboard
 
 all: experiments figures/data.png report
 
@@ -42,7 +46,8 @@ report: | .venv/ready
 
 check: | .venv/ready
 	$(PYTHON) -m tools.report --check
-	$(PYTHON) -m tools.search --report --check
+	$(PYTHON) -m tools.search --study 01_base --report --check
+	$(PYTHON) -m tools.search --study pieces --report --check
 	$(PYTHON) -m tools.calibrate --draw --check
 
 test: .venv/ready
@@ -68,6 +73,7 @@ bench: .venv/ready | data
 	$(PYTHON) -m tools.bench.bench
 	$(PYTHON) -m tools.bench.step
 	$(PYTHON) -m tools.bench.parallel
+	$(PYTHON) -m tools.bench.board
 
 bench-lab: .venv/ready | data
 	$(PYTHON) -m tools.bench.parallel --lab 1 --seeds $(SEEDS) --out scratch/lab
@@ -79,11 +85,17 @@ clean:
 	rm -rf figures/*.png results/*.json REPRODUCTION.md scratch
 
 search: | .venv/ready data
-	$(PYTHON) -m tools.search
+	$(PYTHON) -m tools.search --study pieces
+
+steps: | .venv/ready data
+	$(PYTHON) -m tools.search --study pieces --steps
 
 # The committed study (or STUDY=name) in Optuna's dashboard on http://127.0.0.1:8080/ (PORT=...), until Ctrl-C.
 dashboard: | .venv/ready
-	$(PYTHON) -m tools.search --dashboard $(if $(STUDY),--study $(STUDY)) $(if $(PORT),--port $(PORT))
+	$(PYTHON) -m tools.search --dashboard --study $(or $(STUDY),pieces) $(if $(PORT),--port $(PORT))
+
+tensorboard: | .venv/ready
+	.venv/bin/tensorboard --logdir runs --host 127.0.0.1 --port $(or $(PORT),6006)
 
 calibrate: | .venv/ready
 	$(PYTHON) -m tools.calibrate --draw

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 import common
-from tools.bench import bench, parallel, step
+from tools import places
+from tools.bench import bench, board as board_bench, parallel, step
 
 
 @pytest.mark.parametrize("hidden", [(128, 64), (512, 256)])
@@ -61,3 +62,9 @@ def test_the_step_benchmark_leaves_torchs_thread_count_as_it_was(tiny_dir):
     torch.set_num_threads(2)
     step.compare("base", dict(optimizer_options=dict(foreach=True)), data, pairs=1)
     assert torch.get_num_threads() == 2
+
+
+def test_the_events_benchmark_times_a_training_and_its_events_apart(lab, tiny_dir):
+    measured = board_bench.one("04_batch1000", str(tiny_dir))
+    assert measured["train"] > 0 and measured["write"] > 0
+    assert not (places.RUNS / "bench_04_batch1000").exists()  # it trains into a folder of its own, then drops it

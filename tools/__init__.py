@@ -25,6 +25,6 @@ Above it, what uses the lesson:
     compare     runs' validation curves on one pair of axes                            (python -m tools.compare)
     show_data   figures/data.png                                                        (python -m tools.show_data)
     search      the structured search with Optuna, a package (its README.md)            (python -m tools.search)
-    bench       the speed benchmarks                                (python -m tools.bench.bench, .step, .parallel)
+    bench       the speed benchmarks                         (python -m tools.bench.bench, .step, .parallel, .board)
     postgres    a throwaway PostgreSQL server for the tests and the search's benchmark
 """

@@ -5,6 +5,7 @@ every number in those files is written here.
 from __future__ import annotations
 
 import json
+import statistics
 import warnings
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from tools.records import digest
 from tools.search import steps
 from tools.search.followups import ablation_plan, final_name, final_record
 from tools.search.space import changes_of, described, pieces_named
-from tools.search.study import HYPERBAND, PRUNER, SAMPLER
+from tools.search.study import HYPERBAND, LAB_STUDIES, PRUNER, SAMPLER
 
 TRIALS, DOCUMENT = "trials.jsonl", "SEARCH.md"
 IMPORTANCE_AFTER = 10  # complete trials before PED-ANOVA's best tenth holds even one
@@ -59,7 +60,8 @@ def outputs(setup, study) -> dict[Path, Made]:
     made[folder / DOCUMENT] = Made(document(setup, study, trials).encode())
     guide = places.ROOT / "tools" / "search" / "README.md"  # the search's guide: its "search" section is written here
     if setup.is_the_labs and guide.is_file():
-        text = section_text(guide.read_text(), "search", guide_lines(setup, study, trials))
+        marker = "search" if setup.study == "01_base" else f"search-{setup.study}"  # each lab study its own section
+        text = section_text(guide.read_text(), marker, guide_lines(setup, study, trials))
         if text is not None:
             made[guide] = Made(text.encode())
     return made
@@ -337,8 +339,32 @@ def final_lines(setup) -> list[str]:
              f"{record['data']['train_size']:,} training images, validated on the {record['data']['val_size']:,} test "
              f"images, seeds {', '.join(str(r['seed']) for r in record['runs'])}: test accuracy at the last epoch "
              f"{spread(last(record, 'val_acc'))}."]
-    lines += [line for said in report_best(setup) for line in ("", said)]
+    lines += [line for said in report_best(setup) + against_the_report(setup, record) for line in ("", said)]
     return lines + [""]
+
+
+def against_the_report(setup, record: dict) -> list[str]:
+    """The gain over the report's best, seed by seed, beside the spread of each one's seeds; and the study's goal."""
+    path = places.lab_files("08_final_sgd")[1]
+    if not (path.is_file() and setup.is_the_labs):
+        return []
+    ours = {run["seed"]: run["history"]["val_acc"][-1] for run in record["runs"]}
+    theirs = {run["seed"]: run["history"]["val_acc"][-1] for run in json.loads(path.read_text())["runs"]}
+    seeds = sorted(set(ours) & set(theirs))
+    if len(seeds) < 2:
+        return []
+    gains = [ours[s] - theirs[s] for s in seeds]
+    spreads = [statistics.stdev(ours[s] for s in seeds), statistics.stdev(theirs[s] for s in seeds)]
+    lines = [f"Its gain over `08_final_sgd`, seed by seed ({', '.join(map(str, seeds))}): "
+             f"{', '.join(f'{g:+.4f}' for g in gains)}; {statistics.mean(gains):+.4f} on average, against a spread "
+             f"between seeds (standard deviation) of {spreads[0]:.4f} for it and {spreads[1]:.4f} for 08: the gain is "
+             f"{statistics.mean(gains) / max(spreads):.1f} times the larger."]
+    goal = LAB_STUDIES[setup.study].goal
+    if goal is not None:
+        mean = statistics.mean(ours.values())
+        lines.append(f"The goal, set before it was trained: a mean test accuracy of at least {goal}. "
+                     + ("Reached." if mean >= goal else f"Missed by {goal - mean:.4f}."))
+    return lines
 
 
 def report_best(setup) -> list[str]:

@@ -33,11 +33,13 @@ class LabStudy:
     epochs: int
     pruner: str
     first: dict
+    goal: float | None = None  # the best's mean test accuracy aimed at, set before it is trained
 
 
 LAB_STUDIES = {
     "01_base": LabStudy(DEFAULT_SPACE, 15, "median", REPORT_TRIALS),  # the report's five knobs
-    "pieces": LabStudy(PIECES_SPACE, 30, "hyperband", PIECES_TRIALS),  # and the pieces, budgeted as the final trains
+    # and the pieces, budgeted as the final trains; its goal: past every published MLP figure (0.8946, 2024)
+    "pieces": LabStudy(PIECES_SPACE, 30, "hyperband", PIECES_TRIALS, goal=0.905),
 }
 METRIC = "held-out accuracy"  # what a trial's value is, as the dashboard names it
 DEFAULT_EXPERIMENT, DEFAULT_TRIALS, DEFAULT_EPOCHS, DEFAULT_PRUNER = "01_base", 60, 15, "median"
