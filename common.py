@@ -19,11 +19,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tools import board, config as flags, records, runs, words
-from tools.data import VALIDATION, Data, load_data  # noqa: F401 (Data, load_data: notebooks and tests)
+from tools.data import CLASSES, VALIDATION, Data, load_data  # noqa: F401 (Data, load_data: notebooks and tests)
 from tools.drawing import band, seeds_legend
 from tools.files import Diverged, UserError, one_line_errors, pyplot
-
-CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 
 # ---------------------------------------------------------------- configuration

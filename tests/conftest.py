@@ -63,6 +63,12 @@ def tiny_data(tiny_dir) -> common.Data:
 
 
 @pytest.fixture(autouse=True)
+def english_unless_a_test_says(monkeypatch):
+    """A user's LAB_LANG=es (the README suggests it for make) must not change what the tests draw."""
+    monkeypatch.delenv("LAB_LANG", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def threads_as_they_were():
     """A training sets torch's thread count for the whole process; no test may inherit another's."""
     before = torch.get_num_threads()

@@ -39,6 +39,23 @@ def no_test_set(tmp_path_factory):
     return folder
 
 
+@pytest.mark.parametrize("ranges, message", [
+    (("make_optimizer=sgd,adamw", "adamw.weight_decay=-1:0.1"),
+     "--range adamw.weight_decay=-1:0.1: adamw refuses weight_decay=-1 (Invalid weight_decay value: -1.0); give a "
+     "range it takes"),
+    (("loss=smoothed", "smoothed.label_smoothing=0:3"),
+     "--range smoothed.label_smoothing=0:3: smoothed refuses label_smoothing=3 (label_smoothing must be between 0.0 "
+     "and 1.0. Got: 3); give a range it takes"),
+    (("optimizer=sgd", "make_optimizer=adamw"),
+     "--range optimizer and --range make_optimizer both choose the optimizer; search one of them "
+     "(make_optimizer=sgd,adam,... chooses among pieces that include the lesson's two)"),
+])
+def test_a_piece_s_range_it_would_refuse_is_one_line_before_anything_runs(ranges, message, searches):
+    code, out, err = run_program("tools.search.cli", *[item for r in ranges for item in ("--range", r)])
+    assert (code, err) == (2, f"search: error: {message}\n")
+    assert not searches.exists()
+
+
 @pytest.mark.parametrize("text, message", [
     ("lr=0.1:0.001", "--range lr=0.1:0.001: its low end 0.1 is above its high end 0.001"),
     ("learning_rate=1e-4:1", "--range learning_rate=1e-4:1: Config has no field 'learning_rate' to search; it has "
@@ -364,9 +381,11 @@ def test_a_search_of_pieces_walks_its_path_step_by_step_and_writes_its_best_with
                                "--range", "make_optimizer=adamw", "--range", "adamw.weight_decay=1e-4:0.1:log",
                                "--range", "lr=0.003:0.03:log", "--range", "step=augmented")
     assert code == 0, err
-    cli.main([*map(str, study), "--steps"])
     setup = studies.as_made(studies.configure(cli.parser().parse_args(["--study", "prueba"])))
     found = studies.open_study(setup)
+    (setup.folder / steps.FOLDER).mkdir()  # as --steps leaves it when stopped before its first setting trained
+    assert "Not trained yet: " in search_report.document(setup, found, search_report.rows(found))
+    cli.main([*map(str, study), "--steps"])
     best = dict(found.best_trial.params)
     path, back, needed = steps.walk(setup, found, steps.results(setup, found))
     assert not needed and [p["kept"] for p in path][1:] and path[-1]["params"] == best
@@ -385,4 +404,6 @@ def test_a_search_of_pieces_walks_its_path_step_by_step_and_writes_its_best_with
     assert final["optimizer"].startswith("AdamW") and "Augmented" in final["step"]
     document = (searches / "prueba" / search_report.DOCUMENT).read_text()
     assert "## Forwards, step by step (paso a paso)" in document and "## Backwards" in document
+    for k, v in back.items():  # each change taken back, against the best trial's own score
+        assert f"| {v:.4f} | {v - found.best_value:+.4f} |" in document
     assert (searches / "prueba" / "path.png").is_file()

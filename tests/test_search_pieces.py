@@ -11,7 +11,7 @@ import torch
 import common
 from conftest import run_program
 from tools import places
-from tools.search import cli, followups, pieces, study as studies
+from tools.search import cli, followups, pieces, steps, study as studies
 
 UNIFORM = optuna.distributions.FloatDistribution(1e-5, 1.0)
 
@@ -83,3 +83,40 @@ def test_augmentation_moves_each_image_at_most_two_pixels_and_flips_about_half(m
     assert torch.where(flipped, (cols - 22).abs(), (cols - 5).abs()).le(2).all()
     assert 0.45 < flipped.float().mean() < 0.55
     assert len(set(zip(rows.tolist(), cols.tolist()))) == 2 * 25  # every shift, flipped or not
+
+
+def test_a_knob_of_hidden_choices_is_changed_whole():
+    assert steps.with_knob({"lr": 0.001, "hidden": "128x64"}, "hidden", {"hidden": "512x256", "lr": 0.1}) == \
+        {"lr": 0.001, "hidden": "512x256"}
+    assert steps.with_knob({"lr": 0.001, "layers": 1, "width1": 64}, "hidden",
+                           {"layers": 2, "width1": 8, "width2": 4}) == {"lr": 0.001, "layers": 2, "width1": 8, "width2": 4}
+
+
+OWN_MODEL = '''"""A student's own model: one linear layer."""
+import torch.nn as nn
+
+import common
+
+
+def linear(config):
+    return nn.Sequential(nn.Linear(784, 10))
+
+
+if __name__ == "__main__":
+    common.main(__file__, make_model=linear, lr=0.05)
+'''
+
+
+def test_the_best_s_script_keeps_the_script_s_own_pieces_the_search_left(lab, tiny_dir, monkeypatch):
+    (lab / "09_linear.py").write_text(OWN_MODEL)
+    monkeypatch.setattr(studies, "FOLDER", lab / "lab-searches")
+    setup = studies.configure(cli.parser().parse_args(["--experiment", "09_linear", "--study", "prueba", "--range",
+                                                       "loss=cross_entropy,smoothed", "--range",
+                                                       "smoothed.label_smoothing=0:0.2"]))
+    text = followups.script_text(setup, best_trial({"loss": "smoothed", "smoothed.label_smoothing": 0.05}))
+    assert 'make_model=experiments.of("09_linear").pieces["make_model"]' in text and "lr=0.05" in text
+    (lab / "09_linear_searched.py").write_text(text)
+    code, _, err = run_program(lab / "09_linear_searched.py", "--quick", "--data-dir", tiny_dir)
+    assert code == 0, err
+    record = json.loads((places.RUNS / "09_linear_searched" / "quick,seed=0" / places.RESULTS).read_text())
+    assert record["parameters"] == 784 * 10 + 10 and "label smoothing" in record["loss"]

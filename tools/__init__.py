@@ -4,10 +4,10 @@ each module importing only from the floors below it (tests/test_layers.py holds 
 Below the lesson, what common.py stands on:
     places      where things are: the lab's root, its scripts, the lab's record (figures/, results/), runs/
     files       files written whole or not at all; files made from data, checked or rewritten; one-line errors
-    data        the four Fashion-MNIST files: found, checked, read                          (python -m tools.data)
+    data        the four Fashion-MNIST files: found, checked, read; the class names         (python -m tools.data)
+    words       the figures' words in English or in the report's Spanish (--lang, $LAB_LANG)
     config      Config's flags, their help, and the one check of a configuration
     records     what a run records (results.json, its format), and the words for what ran
-    words       the figures' words in English or in the report's Spanish (--lang, $LAB_LANG)
     drawing     what the figures share: a band over seeds, a grid of predicted images
     board       a run's TensorBoard events (tensorboard --logdir runs)
     runs        where a run writes, and how a run is found again by its name

@@ -12,6 +12,7 @@ Written once the seed has trained, from its record (the training loop is untouch
 """
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import time
 import warnings
@@ -20,13 +21,22 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from tools import words
 from tools.drawing import image_grid
+from tools.files import UserError
 
 FOLDER = "tensorboard"  # in a run's folder
 STAGING = ".tensorboard-staging"  # beside it, while the run trains
 PROJECTED = 1000  # validation images in the projector
 SHOWN = 8  # images in the predictions figure
 CURVES = (("train", "training"), ("val", "validation"), ("running", "INCORRECT running (dropout on, weights moving)"))
+
+
+def check_installed() -> None:
+    """Before a run trains: tensorboard is there to write its events (found, not imported: that is slow)."""
+    if importlib.util.find_spec("tensorboard") is None:
+        raise UserError("tensorboard is not installed, and every run writes its events; install the lab's packages: "
+                        ".venv/bin/pip install -r requirements.txt")
 
 
 def last_hidden(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -85,8 +95,9 @@ def write(staging: Path, record: dict, model: nn.Module, data, probabilities: to
             writer.file_writer.add_summary(summary)
         images = data.val_x[:SHOWN].cpu().numpy()
         shown = dict(record, runs=[dict(run, shown={k: v[:SHOWN] for k, v in run["shown"].items()})])
-        writer.add_figure("predictions against the truth", image_grid(shown, "shown", images, classes, 4, 0.75),
-                          epochs, walltime=ended[-1])
+        with words.in_english():  # TensorBoard's tags and pages are English
+            figure = image_grid(shown, "shown", images, classes, 4, 0.75)
+        writer.add_figure("predictions against the truth", figure, epochs, walltime=ended[-1])
         truth = data.val_y.cpu()
         for index, name in enumerate(classes):
             writer.add_pr_curve(f"precision-recall/{name}", truth == index, probabilities[:, index], epochs,

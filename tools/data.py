@@ -27,6 +27,7 @@ DATA_DIR_HELP = (f"folder with the four Fashion-MNIST files; when not given: $FA
                  f"{PROJECT_DATA_DIR}, then {DEBIAN_DATA_DIR}")
 INPUTS = {"unit": "pixels in [0, 1]", "symmetric": "pixels in [-1, 1]", "standard": "pixels standardised"}
 VALIDATION = {"test": "the test set", "heldout": "held out of the training set"}
+CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 HELDOUT_SEED = 2024  # any fixed number: the same held-out images on every machine, in every run
 HOW_TO_GET_DATA = ("install Debian's package (sudo apt-get install dataset-fashion-mnist) "
                    "or run once with internet access, which downloads it into data/")

@@ -12,7 +12,7 @@ LAB_SEEDS = (0, 1, 2)  # make all's: the committed figures and results are means
 FULL_DATA = dict(train_size=60_000, val_size=10_000)
 REPORT_EXPERIMENTS = ("01_base", "02_adam", "03_no_dropout", "04_batch1000", "05_lr01", "06_wide", "07_final_adam",
                       "08_final_sgd")
-LAB_EXPERIMENTS = (*REPORT_EXPERIMENTS, "09_searched")  # the lab's committed scripts: make mine runs none of them
+LAB_EXPERIMENTS = (*REPORT_EXPERIMENTS, "09_searched", "10_searched_pieces")  # the lab's committed scripts: make mine runs none
 FIGURE, RESULTS = "figure.png", "results.json"  # in a run's folder
 
 

@@ -244,7 +244,7 @@ def write(record: dict, out: Path | None, weights: dict[int, bytes], boards: dic
     record = dict(record, runs=[{k: v for k, v in run.items() if k != "weights"} for run in record["runs"]])
     content = records.json_bytes(record)  # without weights: none are kept with --out, and none are named
     figure, results = places.lab_files(record["experiment"], out)
-    write_together({figure: png_bytes(common.draw(record), records.digest(content)), results: content})
+    write_together({figure: png_bytes(common.draw(record), words.marked(records.digest(content))), results: content})
     return f"{places.shown_path(figure)} and {places.shown_path(results)}"
 
 

@@ -87,6 +87,7 @@ def place(record: dict, pieces: dict, out: Path | None = None) -> Place:
                 break
             kept.append(folder)
     check_writable(*writable(where, record["experiment"]))
+    board.check_installed()
     return where
 
 
@@ -145,14 +146,14 @@ def save(record: dict, draw, where: Place, weights: dict[int, bytes] | None = No
     where, in words."""
     folder = where.folder
     content = json_bytes(record)
-    image = png_bytes(draw(record), source=digest(content))
+    image = png_bytes(draw(record), source=words.marked(digest(content)))
     files = {folder / places.FIGURE: image, folder / places.RESULTS: content,
              **{folder / weights_file(seed): data for seed, data in (weights or {}).items()}}
     if where.lab:
         figure_path, results_path = places.lab_files(record["experiment"])
         if words.current() != "en":
             with words.in_english():
-                image = png_bytes(draw(record), source=digest(content))
+                image = png_bytes(draw(record), source=words.marked(digest(content)))
         files.update({figure_path: image, results_path: content})
     try:
         write_together(files)

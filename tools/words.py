@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 
+from tools.data import CLASSES as ENGLISH_CLASSES
 from tools.files import UserError
 
 LANGUAGES = {"en": "English", "es": "español"}
@@ -15,8 +16,7 @@ ENVIRONMENT = "LAB_LANG"
 FLAG_HELP = (f"the figures' language: {', '.join(f'{k} ({v})' for k, v in LANGUAGES.items())} (default: "
              f"${ENVIRONMENT}, else en)")
 
-CLASSES = {"en": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                  "Ankle boot"),
+CLASSES = {"en": ENGLISH_CLASSES,
            "es": ("Camiseta/top", "Pantalón", "Suéter", "Vestido", "Abrigo", "Sandalia", "Camisa", "Zapatilla",
                   "Bolso", "Botín")}
 

@@ -40,9 +40,12 @@ def one(name: str, data_dir: str | None) -> dict:
         spent.append(time.perf_counter() - started)
         return folder
     board.write = timed
-    with tempfile.TemporaryDirectory(prefix="bench-board-") as scratch:
-        record, _ = common.run(f"bench_{name}", **experiments.of(name).keywords, data_dir=data_dir,
-                               out=Path(scratch) / "run")
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-board-") as scratch:
+            record, _ = common.run(f"bench_{name}", **experiments.of(name).keywords, data_dir=data_dir,
+                                   out=Path(scratch) / "run")
+    finally:
+        board.write = write
     return dict(train=record["runs"][0]["seconds"], write=spent[0])
 
 

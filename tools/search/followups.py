@@ -15,11 +15,9 @@ from tools.config import flag
 from tools.files import UserError, write_together
 from tools.run_all import Run, cores, run
 from tools.search import pieces as searched_pieces
-from tools.search.space import PIECES, changes_of, described, function, pieces_named, settings
+from tools.search.space import LESSON_PIECES, PIECES, changes_of, described, function, pieces_named, settings
 
 LAB_FINALS = {"01_base": "09_searched", "pieces": "10_searched_pieces"}  # the lab's studies' best, as scripts
-LESSON = dict(make_model="make_model", make_optimizer="make_optimizer", make_schedule="no_schedule",
-              loss="cross_entropy", step="train_step")  # common.py's own pieces, which a script need not name
 AS_CONFIG = {"sgd": "sgd", "adam": "adam"}  # pieces that are common.make_optimizer with Config.optimizer set
 AS_LESSON = {("smoothed", "label_smoothing", 0.0)}  # a piece that, so set, is the lesson's own: plain cross-entropy
 
@@ -73,48 +71,60 @@ def script_text(setup, study) -> str:
 
 def pieces_script(setup, best, experiment, changes: dict, chosen: dict) -> str:
     """script_text for a trial that chose pieces: each piece of tools/search/pieces.py is written out (the keywords
-    it searched set as its defaults), one of the script's own is taken from it, and the lesson's is left unsaid."""
+    it searched set as its defaults), the script's own are taken from it (those it brings and the search left, and
+    those the search chose among its functions), and the lesson's is left unsaid unless the script brings another."""
     written, keywords, imports = [], {}, set()
+    mine = f'experiments.of("{setup.experiment}")'
     for kind in PIECES:
         if kind not in chosen:
+            if kind in experiment.pieces:  # the script's own, which the search did not change
+                keywords[kind], imports = f"{mine}.pieces[\"{kind}\"]", imports | {"from tools import experiments"}
             continue
         piece = chosen[kind]
         searched = {k.partition(".")[2]: rounded(v) for k, v in chosen.items() if k.startswith(f"{piece}.")}
+        lesson = (piece == LESSON_PIECES[kind] and not searched) or (
+            len(searched) == 1 and (piece, *next(iter(searched.items()))) in AS_LESSON)
         if kind == "make_optimizer" and piece in AS_CONFIG and not searched:
             changes = {"optimizer": AS_CONFIG[piece], **changes}
-            continue
-        if (piece == LESSON[kind] and not searched) or (
-                len(searched) == 1 and (piece, *next(iter(searched.items()))) in AS_LESSON):
+            lesson, piece = True, LESSON_PIECES[kind]
+        if lesson and kind not in experiment.pieces:
             continue
         made = function(piece, experiment.functions, kind)
-        if made is vars(searched_pieces).get(piece):
-            source = inspect.getsource(made)
-            head, _, body = source.partition("\n")
+        if lesson:
+            keywords[kind] = f"common.{LESSON_PIECES[kind] if piece not in vars(common) else piece}"
+        elif piece in experiment.functions:
+            keywords[kind] = f"{mine}.functions[\"{piece}\"]"
+            if searched:
+                keywords[kind] = f"partial({keywords[kind]}, {', '.join(f'{k}={v!r}' for k, v in searched.items())})"
+                imports.add("from functools import partial")
+            imports.add("from tools import experiments")
+        elif made is vars(searched_pieces).get(piece):
+            head, _, body = inspect.getsource(made).partition("\n")
             for keyword, number in searched.items():
-                head = re.sub(rf"\b{keyword}=[^,)]+", f"{keyword}={number!r}", head)
+                head, found = re.subn(rf"\b{keyword}=[^,)]+", f"{keyword}={number!r}", head)
+                if found != 1:
+                    raise UserError(f"{piece}'s first line does not set {keyword}=...; keep its signature on one line")
             written.append(f"{head}\n{body}")
             imports |= {line for needed, line in (("torch.", "import torch"), ("F.", "import torch.nn.functional as F"),
                                                   ("replace(", "from dataclasses import replace"))
                         if needed in body}
             keywords[kind] = piece
-        elif made is getattr(common, piece, None):
-            keywords[kind] = f"common.{piece}"
         else:
-            raise UserError(f"the best trial chose {piece}, a function of {setup.experiment}.py's own; write its "
-                            f"script by hand, from {setup.experiment}.py")
+            keywords[kind] = f"common.{piece}"
     exact = settings_words(best.params)
     where = setup.folder.relative_to(places.ROOT) if setup.folder.is_relative_to(places.ROOT) else setup.folder
     said = settings({k: rounded(v) for k, v in best.params.items()})
     doc = (f'"""The best setting the structured search found for {setup.experiment} ({where.as_posix()}/SEARCH.md):\n'
            f"{said}.\nChosen by its held-out accuracy ({best.value:.4f} after {setup.epochs} epochs, trial "
            f"{best.number}; the test set unseen),\nhere trained as every experiment is: {experiment.config.epochs} "
-           f"epochs on all 60,000 training images,\nvalidated on the test set. The pieces it chose are written out "
-           f"below, from tools/search/pieces.py.\nThe trial's exact values (the script rounds them to 3 significant digits):"
-           f"\n{exact}.\n" '"""\n')
+           f"epochs on all 60,000 training images,\nvalidated on the test set."
+           + (" The pieces it chose are written out below, from tools/search/pieces.py." if written else "")
+           + f"\nThe trial's exact values (the script rounds them to 3 significant digits):\n{exact}.\n" '"""\n')
     own = {k: v for k, v in experiment.keywords.items() if k not in experiment.pieces}
     given = [*(f"{k}={v}" for k, v in keywords.items()), *(f"{k}={literal(v)}" for k, v in {**own, **changes}.items())]
-    groups = [sorted(line for line in imports if "dataclasses" in line),  # the standard library's, then torch's
-              sorted(line for line in imports if "dataclasses" not in line), ["import common"]]
+    standard = {"from dataclasses import replace", "from functools import partial"}
+    groups = [sorted(imports & standard), sorted(line for line in imports - standard if "torch" in line),  # then torch's
+              ["import common", *sorted(line for line in imports if line.startswith("from tools"))]]
     lines = [doc + "\n\n".join("\n".join(group) for group in groups if group), "", "", "\n\n".join(written).rstrip(), "", "",
              'if __name__ == "__main__":', call(given), ""]
     text = "\n".join(lines)

@@ -56,7 +56,7 @@ def outputs(setup, study) -> dict[Path, Made]:
     path, back, _ = walked(setup, study)
     if len(path) > 1:
         shown = digest(json.dumps([path, back], sort_keys=True, default=str).encode())
-        made[folder / "path.png"] = Made(source=shown, draw=lambda: staircase(setup, path, back))
+        made[folder / "path.png"] = Made(source=shown, draw=lambda: staircase(setup, path, back, study.best_value))
     made[folder / DOCUMENT] = Made(document(setup, study, trials).encode())
     guide = places.ROOT / "tools" / "search" / "README.md"  # the search's guide: its "search" section is written here
     if setup.is_the_labs and guide.is_file():
@@ -143,7 +143,7 @@ def walked(setup, study):
     return steps.walk(setup, study, steps.results(setup, study))
 
 
-def staircase(setup, path: list[dict], back: dict):
+def staircase(setup, path: list[dict], back: dict, best: float):
     """The path forwards as a staircase, each step's other changes beside it, and the ablation backwards."""
     fig, (ax, right) = pyplot().subplots(1, 2, figsize=(13, 5.2), layout="constrained", width_ratios=(3, 2))
     x = range(len(path))
@@ -166,9 +166,8 @@ def staircase(setup, path: list[dict], back: dict):
     ax.set_ylim(max(0.0, low - 0.05), None)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    best = path[-1]["value"] if len(path) > 1 and not any(v is None for v in back.values()) else None
-    names = [k for k in back if back[k] is not None]
-    if best is not None and names:
+    names = [k for k in back if back[k] is not None]  # measured against the best trial's own score
+    if names:
         costs = [best - back[k] for k in names]
         right.barh([steps.NAMES.get(k, k) for k in names][::-1], costs[::-1],
                    color=["C3" if c < 0 else "C0" for c in costs][::-1])
@@ -266,6 +265,9 @@ def steps_lines(setup, study) -> list[str]:
     path, back, needed = walked(setup, study)
     if not path:
         return []
+    if path[0]["value"] is None:  # --steps stopped before its first setting was trained
+        return ["## Forwards, step by step (paso a paso)", "", f"Not trained yet: {len(needed)} settings to train "
+                "first (`python -m tools.search --steps` goes on).", ""]
     lines = ["## Forwards, step by step (paso a paso)", "",
              f"From `{setup.experiment}`'s own setting, each step tries every change of the best setting not made yet, "
              f"alone, on top of the setting so far, and keeps the one that gains most: each trained as a trial is "
@@ -282,8 +284,8 @@ def steps_lines(setup, study) -> list[str]:
     if needed:
         lines += ["", f"The path is not whole yet: {len(needed)} setting{'s' * (len(needed) > 1)} to train "
                   f"(`python -m tools.search --steps` goes on)."]
-    best = path[-1]["value"] if not needed else None
-    if best is not None and back:
+    best = study.best_value  # the best trial's own score: the path ends on it, and the ablation starts from it
+    if back and not any(v is None for v in back.values()):
         lines += ["", "## Backwards: each change taken out of the best", "",
                   "| change taken back | held-out accuracy | change from the best |", "|---|---|---|",
                   *(f"| {change(k, best_params(study), path[0]['params'])} | {v:.4f} | {v - best:+.4f} |"

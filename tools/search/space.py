@@ -13,6 +13,8 @@ import functools
 import inspect
 from dataclasses import dataclass, fields
 
+import torch
+
 import common
 from tools.config import check, flag
 from tools.experiments import PIECES
@@ -37,13 +39,15 @@ PIECES_SPACE = ("make_optimizer=sgd,nesterov,adam,adamw", "adamw.weight_decay=1e
                 "batch_size=16,32,64,128,256", "hidden=1:3x32:1024", "dropout=0:0.5",
                 "make_schedule=no_schedule,cosine,warmup_cosine", "loss=smoothed", "smoothed.label_smoothing=0:0.2",
                 "step=train_step,augmented")
-LESSON = dict(make_schedule="no_schedule", loss="smoothed", **{"smoothed.label_smoothing": 0.0}, step="train_step")
+LESSON_PIECES = dict(make_model="make_model", make_optimizer="make_optimizer", make_schedule="no_schedule",
+                     loss="cross_entropy", step="train_step")  # common.py's own: what a script brings unless it says
+AS_THE_REPORT = dict(make_schedule="no_schedule", loss="smoothed", **{"smoothed.label_smoothing": 0.0}, step="train_step")
 PIECES_TRIALS = {  # the report's experiments in the pieces' space (smoothing 0 is plain cross-entropy), then the
     # first study's best (chosen by held-out accuracy, as every trial is)
     **{name: dict(make_optimizer=params["optimizer"], **{k: v for k, v in params.items() if k != "optimizer"},
-                  **LESSON) for name, params in REPORT_TRIALS.items()},
+                  **AS_THE_REPORT) for name, params in REPORT_TRIALS.items()},
     "09_searched": dict(make_optimizer="adam", lr=0.000251, batch_size=16, layers=2, width1=906, width2=305,
-                        dropout=0.273, **LESSON),
+                        dropout=0.273, **AS_THE_REPORT),
 }
 
 
@@ -163,17 +167,41 @@ def number_range(text: str, field: str, spec: str, value, of: str = "") -> Range
     return Range(field, choices=tuple(dict.fromkeys(value(item) for item in spec.split(","))), text=text, of=of)
 
 
-def checked_space(space: tuple[Range, ...]) -> tuple[Range, ...]:
+def checked_space(space: tuple[Range, ...], functions: dict | None = None) -> tuple[Range, ...]:
     """A space whose every keyword belongs to a function some piece may choose, each field named once."""
     repeated = sorted({r.field for r in space if [s.field for s in space].count(r.field) > 1})
     if repeated:
         raise ConfigError(f"--range names {', '.join(repeated)} more than once")
-    chosen = {name for r in space if r.piece for name in r.choices}
+    if {"optimizer", "make_optimizer"} <= {r.field for r in space}:
+        raise ConfigError("--range optimizer and --range make_optimizer both choose the optimizer; search one of them "
+                          "(make_optimizer=sgd,adam,... chooses among pieces that include the lesson's two)")
+    kinds = {name: r.field for r in space if r.piece for name in r.choices}
     for r in space:
-        if r.of and r.of not in chosen:
+        if r.of and r.of not in kinds:
             raise ConfigError(f"--range {r.text}: {r.of} is not among any piece's choices; add it, as in "
                               f"--range make_optimizer=sgd,{r.of}")
+        if r.of:
+            for value in (r.choices or (r.low, r.high)):
+                if r.of not in (functions or {}):  # a script's own function's values are its own to check
+                    tried(kinds[r.of], r.of, r.field.partition(".")[2], value, r.text)
     return space
+
+
+def tried(kind: str, name: str, keyword: str, value, text: str) -> None:
+    """A piece called once with `keyword` at `value` on a tiny stand-in, so that a value it refuses (a negative
+    weight decay, a label smoothing above 1) is said now, in one line, and not by the first trial."""
+    made = functools.partial(function(name, {}, text), **{keyword: value})
+    weights = torch.zeros(3, requires_grad=True)
+    try:
+        if kind == "make_optimizer":
+            made([weights], common.Config())
+        elif kind == "make_schedule":
+            made(torch.optim.SGD([weights], lr=0.1), common.Config())
+        elif kind == "loss":
+            made(torch.zeros(2, 10), torch.tensor([0, 1]))
+    except (ValueError, RuntimeError, TypeError) as e:
+        raise ConfigError(f"--range {text}: {name} refuses {keyword}={value:g} ({str(e).splitlines()[0]}); "
+                          f"give a range it takes") from None
 
 
 def sample(space: tuple[Range, ...], trial) -> dict:
@@ -182,8 +210,9 @@ def sample(space: tuple[Range, ...], trial) -> dict:
     for r in space:
         if not r.of:
             chosen[r.field] = r.suggest(trial)
+    pieces = {chosen[r.field] for r in space if r.piece}
     for r in space:
-        if r.of and r.of in chosen.values():
+        if r.of and r.of in pieces:
             chosen[r.field] = r.suggest(trial)
     return chosen
 

@@ -23,7 +23,7 @@ from tools import experiments
 from tools.files import Diverged, UserError, write_together
 from tools.run_all import cores
 from tools.search.objective import setting
-from tools.search.space import PIECES, settings
+from tools.search.space import LESSON_PIECES, PIECES, settings
 
 FOLDER = "steps"  # in the study's folder: one file per setting trained
 NAMES = dict(make_optimizer="optimizer", make_schedule="schedule", batch_size="batch", make_model="model")
@@ -35,8 +35,8 @@ def knobs(space) -> list[str]:
 
 
 def keys(knob: str, params: dict) -> list[str]:
-    if knob == "hidden":
-        return [k for k in params if k == "layers" or k.startswith("width")]
+    if knob == "hidden":  # its layers and widths, or one of its choices ("512x256")
+        return [k for k in params if k in ("hidden", "layers") or k.startswith("width")]
     if knob in PIECES:
         return [k for k in params if k == knob or (knob in params and k.startswith(f"{params[knob]}."))]
     return [k for k in params if k == knob]
@@ -62,18 +62,17 @@ def base_params(setup, study) -> dict:
         if t.user_attrs.get("report") == setup.experiment:
             return dict(t.params) if t.state.name in ("COMPLETE", "PRUNED") else dict(t.system_attrs["fixed_params"])
     experiment = experiments.read(Path(setup.script))
-    lesson = dict(make_model="make_model", make_optimizer="make_optimizer", make_schedule="no_schedule",
-                  loss="cross_entropy", step="train_step")
     out = {}
     for r in setup.space:
-        if r.field == "hidden":
+        if r.layers:
             out.update(layers=len(experiment.config.hidden),
                        **{f"width{i + 1}": w for i, w in enumerate(experiment.config.hidden)})
         elif r.piece:
             own = experiment.pieces.get(r.field)
-            out[r.field] = own.__name__ if own else lesson[r.field]
+            out[r.field] = own.__name__ if own else LESSON_PIECES[r.field]
         elif not r.of:
-            out[r.field] = getattr(experiment.config, r.field)
+            value = getattr(experiment.config, r.field)
+            out[r.field] = "x".join(map(str, value)) if isinstance(value, tuple) else value
     return out
 
 
@@ -163,5 +162,13 @@ def trainings(setup, needed: list[dict], workers: int):
     if workers == 1:
         yield from (trained(setup, params) for params in needed)
         return
+    failed = []
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from (future.result() for future in as_completed([pool.submit(trained, setup, p) for p in needed]))
+        for future in as_completed([pool.submit(trained, setup, p) for p in needed]):
+            try:
+                yield future.result()
+            except Exception as e:  # noqa: BLE001: the others' results are still written; then it is said
+                failed.append(e)
+    if failed:
+        raise UserError(f"{len(failed)} of {len(needed)} settings failed ({type(failed[0]).__name__}: {failed[0]}); "
+                        f"the others are kept, and the same command goes on from there")

@@ -91,7 +91,7 @@ def configure(args) -> Setup:
     study = args.study or args.experiment
     own = LAB_STUDIES.get(study) if args.experiment == DEFAULT_EXPERIMENT else None  # a lab study's own defaults
     space = checked_space(tuple(parse_range(text, common.Config(), script.functions)
-                                for text in (args.range or (own.space if own else DEFAULT_SPACE))))
+                                for text in (args.range or (own.space if own else DEFAULT_SPACE))), script.functions)
     epochs = args.epochs or (own.epochs if own else DEFAULT_EPOCHS)
     pruner = args.pruner or (own.pruner if own else DEFAULT_PRUNER)
     if args.storage and "://" in args.storage:
