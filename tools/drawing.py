@@ -1,6 +1,8 @@
 """What the lab's figures share: a band over seeds, and its legend."""
 from __future__ import annotations
 
+import textwrap
+
 import torch
 
 from tools.files import pyplot
@@ -23,16 +25,19 @@ def seeds_legend(seeds: int) -> str | None:
     return say("mean of {seeds} seeds, band: lowest to highest seed", seeds=seeds) if seeds > 1 else None
 
 
-def image_grid(record: dict, which: str, images, classes, columns: int = 5, scale: float = 1.0):
+def image_grid(record: dict, which: str, images, classes, columns: int = 5, scale: float = 1.0,
+               layout: str | None = "constrained"):
     """A run's recorded predictions (`which`: "shown", the first validation images, or "mistakes", its most
     confident wrong ones) drawn over their images: predicted class and probability, true class, wrong ones in red.
     `images` are the recorded images' pixels (784 each, in [0, 1]), in the record's order; `scale` its size (its
-    words stay as large)."""
+    words stay as large); `layout` None places the panels by fixed margins, faster than matplotlib's layouts."""
     run, classes = record["runs"][0], named(classes)
     said = run[which]
     rows = max(1, -(-len(said["index"]) // columns))  # a row, if only to say there were no mistakes
     fig, axes = pyplot().subplots(rows, columns, figsize=(scale * 2.1 * columns, scale * (2.5 * rows + 0.6)),
-                                  layout="constrained", squeeze=False)
+                                  layout=layout, squeeze=False)
+    if layout is None:
+        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.8, wspace=0.05, hspace=0.45)
     for ax in axes.flat:
         ax.axis("off")
     for ax, pixels, index, predicted, probability, true in zip(axes.flat, images, said["index"], said["predicted"],
@@ -46,7 +51,7 @@ def image_grid(record: dict, which: str, images, classes, columns: int = 5, scal
              say("its {count} most confident mistakes on the {split} images", count=len(said["index"]), split=split))
     if not said["index"]:
         axes.flat[0].text(0, 0.5, say("no mistakes"), fontsize=12)
-    fig.suptitle(say("{experiment} (seed {seed}, after epoch {epoch}): {title}; #: the image's index in its file",
-                     experiment=record["experiment"], seed=run["seed"], epoch=len(run["history"]["val_acc"]),
-                     title=title), fontsize=10)
+    said = say("{experiment} (seed {seed}, after epoch {epoch}): {title}; #: the image's index in its file",
+               experiment=record["experiment"], seed=run["seed"], epoch=len(run["history"]["val_acc"]), title=title)
+    fig.suptitle(textwrap.fill(said, int(fig.get_figwidth() * 12)), fontsize=10)  # a narrow grid's title wraps
     return fig

@@ -1,7 +1,7 @@
 """What a run's TensorBoard events cost it: for the lab's shortest and its base experiment, one seed trained as a
 script trains it (30 epochs on the whole data, one thread), each in a fresh process, timing the training and the
-writing of its events (tools/board.py, with tensorboard's import, which the first write pays). Nothing else may
-train meanwhile.
+writing of its events (tools/board.py, with tensorboard's import, which the first write pays; not matplotlib's,
+which the run's own figure pays with or without events: it is imported before). Nothing else may train meanwhile.
 
     python -m tools.bench.board [--data-dir DIR]        writes tools/bench/BOARD.md
 """
@@ -21,7 +21,7 @@ import torch
 import common
 from tools import board, experiments
 from tools.data import DATA_DIR_HELP
-from tools.files import one_line_errors, update_section
+from tools.files import one_line_errors, pyplot, update_section
 
 HERE = Path(__file__).resolve().parent
 DOCUMENT = HERE / "BOARD.md"
@@ -40,6 +40,7 @@ def one(name: str, data_dir: str | None) -> dict:
         spent.append(time.perf_counter() - started)
         return folder
     board.write = timed
+    pyplot().close(pyplot().figure())  # matplotlib's import, which the run's own figure pays anyway: not counted
     try:
         with tempfile.TemporaryDirectory(prefix="bench-board-") as scratch:
             record, _ = common.run(f"bench_{name}", **experiments.of(name).keywords, data_dir=data_dir,
@@ -67,7 +68,8 @@ def main(argv=None):
             print(f"bench.board: {name}: trained {rows[-1]['train']:.1f} s, its events written in "
                   f"{rows[-1]['write']:.2f} s", flush=True)
         lines = [f"Written by `python -m tools.bench.board` on {date.today()}: torch {torch.__version__}, one seed "
-                 f"of each, one thread, in a fresh process each (so the first write pays tensorboard's import):", "",
+                 f"of each, one thread, in a fresh process each (so the first write pays tensorboard's import, and "
+                 f"not matplotlib's, which the run's own figure pays with or without events):", "",
                  "| experiment | training | writing its events | share of the run | within the 2% budget |",
                  "|---|---|---|---|---|",
                  *(f"| {r['name']} | {r['train']:.1f} s | {r['write']:.2f} s | {r['write'] / r['train']:.1%} | "
