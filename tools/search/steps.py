@@ -89,7 +89,8 @@ def results(setup, study) -> dict[str, dict]:
 
 
 def walk(setup, study, known: dict) -> tuple[list[dict], dict, list[dict]]:
-    """The path forwards as far as `known` results go, the ablation's results, and the settings still to train."""
+    """The path forwards as far as `known` results go, the ablation's results, and the settings to train next: the
+    path's next step, or once it is whole, the ablation's (the path first: it is what the steps are for)."""
     base, best = base_params(setup, study), dict(study.best_trial.params)
     changes = [k for k in knobs(setup.space) if value(k, best) != value(k, base)]
 
@@ -110,7 +111,8 @@ def walk(setup, study, known: dict) -> tuple[list[dict], dict, list[dict]]:
         current = tried[kept]
         remaining.remove(kept)
     back = {k: with_knob(best, k, base) for k in changes}
-    needed += [p for p in back.values() if score(p) is None]
+    if not needed:
+        needed = [p for p in back.values() if score(p) is None]
     return path, {k: score(p) for k, p in back.items()}, needed
 
 
