@@ -147,7 +147,7 @@ def staircase(setup, path: list[dict], back: dict, best: float):
     """The path forwards as a staircase, each step's other changes beside it, and the ablation backwards."""
     fig, (ax, right) = pyplot().subplots(1, 2, figsize=(13, 5.2), layout="constrained", width_ratios=(3, 2))
     x = range(len(path))
-    ax.step(x, [p["value"] for p in path], where="mid", color="C0", lw=2, label="the path: the change that gains most")
+    ax.step(x, [p["value"] for p in path], where="post", color="C0", lw=2, label="the path: the change that gains most")
     ax.plot(x, [p["value"] for p in path], "o", color="C0")
     for i, p in enumerate(path[1:], 1):
         for knob, value in p["tried"].items():
@@ -162,16 +162,20 @@ def staircase(setup, path: list[dict], back: dict, best: float):
                   rotation=30, ha="right", fontsize=8)
     ax.set(ylabel=f"held-out accuracy after {setup.epochs} epochs (seed 0)",
            title="Forwards from the base, one change at a time (paso a paso)")
-    low = min(p["value"] for p in path)
-    ax.set_ylim(max(0.0, low - 0.05), None)
+    low = min([p["value"] for p in path] + [v for p in path for v in p["tried"].values() if v >= 0])  # -1: diverged
+    ax.set_ylim(max(0.0, low - 0.02), None)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")
     names = [k for k in back if back[k] is not None]  # measured against the best trial's own score
     if names:
         costs = [best - back[k] for k in names]
         right.barh([steps.NAMES.get(k, k) for k in names][::-1], costs[::-1],
                    color=["C3" if c < 0 else "C0" for c in costs][::-1])
         right.axvline(0, color="k", lw=0.8)
+    else:
+        right.text(0.5, 0.5, "not trained yet:\nthe path comes first", ha="center", va="center", fontsize=11,
+                   color="0.4", transform=right.transAxes)
+        right.set(xticks=[], yticks=[])
     right.set(xlabel="held-out accuracy lost when it is taken back", title="Backwards: each change out of the best")
     right.grid(alpha=0.3, axis="x")
     return fig
