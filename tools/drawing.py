@@ -42,7 +42,7 @@ def image_grid(record: dict, which: str, images, classes, columns: int = 5, scal
         ax.axis("off")
     for ax, pixels, index, predicted, probability, true in zip(axes.flat, images, said["index"], said["predicted"],
                                                                said["probability"], said["true"]):
-        ax.imshow(pixels.reshape(28, 28), cmap="binary")
+        ax.imshow(torch.as_tensor(pixels).reshape(28, 28).numpy(), cmap="binary")
         right = predicted == true
         ax.set_title(f"#{index}: {classes[predicted]} {probability:.1%}\n" + ("" if right else say("WRONG, "))
                      + say("true: {name}", name=classes[true]), fontsize=8.5, color="C2" if right else "C3")
