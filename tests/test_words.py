@@ -70,3 +70,13 @@ def test_an_unknown_language_in_the_environment_is_refused_before_training(lab, 
     code, out, err = run_program(lab / "01_base.py", "--quick", "--data-dir", tiny_dir)
     assert (code, err) == (1, "01_base: error: $LAB_LANG: no language 'fr'; there are en (English), es (español)\n")
     assert not places.RUNS.exists()
+
+
+def test_a_figure_drawn_in_spanish_keeps_its_language_in_its_digest(lab, tiny_dir, monkeypatch):
+    """So that a later English report into the same folder draws it again rather than take it as up to date."""
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(tiny_dir))
+    code, _, err = run_program("tools.run_all", "01_base", "--seeds", 1, "--quick", "--lang", "es", "--out",
+                               lab / "mine")
+    assert code == 0, err
+    figure, results = places.lab_files("01_base", lab / "mine")
+    assert files.png_source(figure) == records.digest(results.read_bytes()) + " es"
