@@ -197,7 +197,7 @@ def draw(record: dict):
         for prefix, legend, style in CURVES:
             band(ax, [run["history"][f"{prefix}_{metric}"] for run in runs_],
                  label=say(legend, split=say(VALIDATION[config["validation"]])), **style)
-        ax.set(xlabel=say("epoch"), ylabel=label)
+        ax.set(xlabel=say("epoch"), ylabel=textwrap.fill(label, 55))  # a long loss name wraps, not overflows
         ax.grid(alpha=0.3)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8.5,
                title=seeds_legend(len(runs_)), title_fontsize=8.5)

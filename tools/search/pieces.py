@@ -57,7 +57,9 @@ def warmup_cosine(optimizer, config, warmup=3):
 
 
 def smoothed(logits, targets, label_smoothing=0.1):
-    """Cross-entropy with label smoothing: the true class's target is 1 - label_smoothing, not 1."""
+    """Cross-entropy with label smoothing.
+
+    The true class's target is 1 - label_smoothing, not 1: the model is not pushed to certainty."""
     return F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
 
 
