@@ -286,7 +286,8 @@ def steps_lines(setup, study) -> list[str]:
         lines.append(f"| {i} | {change(p['kept'], path[0]['params'], best_params(study))} | {p['value']:.4f} | "
                      f"{p['value'] - before:+.4f} | {'; '.join(hurt)} |")
     if needed:
-        lines += ["", f"The path is not whole yet: {len(needed)} setting{'s' * (len(needed) > 1)} to train "
+        what = "The ablation backwards" if path[-1]["params"] == best_params(study) else "The path"
+        lines += ["", f"{what} is not whole yet: {len(needed)} setting{'s' * (len(needed) > 1)} to train "
                   f"(`python -m tools.search --steps` goes on)."]
     best = study.best_value  # the best trial's own score: the path ends on it, and the ablation starts from it
     if back and not any(v is None for v in back.values()):
