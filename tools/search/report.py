@@ -53,11 +53,12 @@ def outputs(setup, study) -> dict[Path, Made]:
         made[folder / "optimizer_lr.png"] = Made(source=source, draw=lambda: optimizer_lr(trials, setup))
         if sum(r["state"] == "COMPLETE" for r in trials) >= IMPORTANCE_AFTER:
             made[folder / "importance.png"] = Made(source=source, draw=lambda: importance(study))
-    path, back, _ = walked(setup, study)
+    walk = walked(setup, study)  # read once: the figure and SEARCH.md both draw on it
+    path, back, _ = walk
     if len(path) > 1:
         shown = digest(json.dumps([path, back], sort_keys=True, default=str).encode())
         made[folder / "path.png"] = Made(source=shown, draw=lambda: staircase(setup, path, back, study.best_value))
-    made[folder / DOCUMENT] = Made(document(setup, study, trials).encode())
+    made[folder / DOCUMENT] = Made(document(setup, study, trials, walk).encode())
     guide = places.ROOT / "tools" / "search" / "README.md"  # the search's guide: its "search" section is written here
     if setup.is_the_labs and guide.is_file():
         marker = "search" if setup.study == "01_base" else f"search-{setup.study}"  # each lab study its own section
@@ -193,7 +194,7 @@ def summary(setup, study, trials: list[dict]) -> dict:
                 best=max(complete, key=lambda r: r["value"]) if complete else None)
 
 
-def document(setup, study, trials: list[dict]) -> str:
+def document(setup, study, trials: list[dict], walk=None) -> str:
     s = summary(setup, study, trials)
     lines = [f"# The search: {setup.study}", "",
              f"Written by `python -m tools.search` from the study in `{Path(setup.storage).name if setup.is_file else 'the database'}`; "
@@ -237,7 +238,7 @@ def document(setup, study, trials: list[dict]) -> str:
         lines += ["## The ten best trials", "", "| trial | settings | held-out accuracy | seconds |", "|---|---|---|---|",
                   *(f"| {r['number']} | {described(r['settings'])} | {r['value']:.4f} | {r['seconds']:.0f} |"
                     for r in complete), ""]
-    lines += final_lines(setup) + ablation_lines(setup, study) + steps_lines(setup, study) + server_lines(setup)
+    lines += final_lines(setup) + ablation_lines(setup, study) + steps_lines(setup, study, walk or walked(setup, study)) + server_lines(setup)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -264,11 +265,13 @@ def pruner_words(setup) -> str:
             f"than where it ends.")
 
 
-def steps_lines(setup, study) -> list[str]:
-    """The path forwards and the ablation backwards, as far as they are trained (python -m tools.search --steps)."""
-    path, back, needed = walked(setup, study)
+def steps_lines(setup, study, walk) -> list[str]:
+    """The path forwards and the ablation backwards (`walk`, as `walked` gives them), as far as they are trained
+    (python -m tools.search --steps)."""
+    path, back, needed = walk
     if not path:
         return []
+    target = best_params(study)  # the best trial's settings, looked up once
     if path[0]["value"] is None:  # --steps stopped before its first setting was trained
         return ["## Forwards, step by step (paso a paso)", "", f"Not trained yet: {len(needed)} settings to train "
                 "first (`python -m tools.search --steps` goes on).", ""]
@@ -281,25 +284,25 @@ def steps_lines(setup, study) -> list[str]:
              f"| 0 | none: `{setup.experiment}` | {path[0]['value']:.4f} | | |"]
     for i, p in enumerate(path[1:], 1):
         before = path[i - 1]["value"]
-        hurt = [f"{change(k, path[0]['params'], best_params(study))} ({v - before:+.4f})"
+        hurt = [f"{change(k, path[0]['params'], target)} ({v - before:+.4f})"
                 for k, v in p["tried"].items() if v < before and k != p["kept"]]
-        lines.append(f"| {i} | {change(p['kept'], path[0]['params'], best_params(study))} | {p['value']:.4f} | "
+        lines.append(f"| {i} | {change(p['kept'], path[0]['params'], target)} | {p['value']:.4f} | "
                      f"{p['value'] - before:+.4f} | {'; '.join(hurt)} |")
     if needed:
-        what = "The ablation backwards" if path[-1]["params"] == best_params(study) else "The path"
+        what = "The ablation backwards" if path[-1]["params"] == target else "The path"
         lines += ["", f"{what} is not whole yet: {len(needed)} setting{'s' * (len(needed) > 1)} to train "
                   f"(`python -m tools.search --steps` goes on)."]
     best = study.best_value  # the best trial's own score: the path ends on it, and the ablation starts from it
     if back and not any(v is None for v in back.values()):
         lines += ["", "## Backwards: each change taken out of the best", "",
                   "| change taken back | held-out accuracy | change from the best |", "|---|---|---|",
-                  *(f"| {change(k, best_params(study), path[0]['params'])} | {v:.4f} | {v - best:+.4f} |"
+                  *(f"| {change(k, target, path[0]['params'])} | {v:.4f} | {v - best:+.4f} |"
                     for k, v in back.items())]
         helped_late = [k for i, p in enumerate(path[1:], 1) for k, v in p["tried"].items()
                        if v < path[i - 1]["value"] and back.get(k) is not None and back[k] < best]
         if helped_late:
             lines += ["", "Changes that hurt when tried at some step, yet cost accuracy when taken out of the best: "
-                      + ", ".join(sorted({change(k, path[0]['params'], best_params(study)) for k in helped_late}))
+                      + ", ".join(sorted({change(k, path[0]['params'], target) for k in helped_late}))
                       + ". Each works only with changes made after it: the interaction the report met with Adam at "
                       "lr 0.1."]
     return lines + [""]
