@@ -152,7 +152,7 @@ def configure(name: str, config, changes: dict, description: str | None = None, 
     given = {key: sum(value, []) if isinstance(getattr(config, key), tuple) else value for key, value in given.items()}
     options.given = set(given)  # the flags on the command line, for what the script's pieces read of them
     refuse_the_labs_folders(options.out)
-    words.checked(options.lang, "--lang") if options.lang is not None else words.current()  # before any work
+    words.check(options.lang)  # before any work
     config = checked(replace(script, **given))
     config = replace(config, device=resolve_device(config.device).type)
     own = {f.name: tuple(value) if isinstance(value := getattr(script, f.name), list) else value

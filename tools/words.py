@@ -82,10 +82,9 @@ def speaking(language: str | None):
     one is refused in one line, before anything is drawn. As it was, after."""
     global _chosen
     before, environment = _chosen, os.environ.get(ENVIRONMENT)
-    if language is None:
-        current()
-    else:
-        _chosen = checked(language, "--lang")
+    check(language)
+    if language is not None:
+        _chosen = language
         os.environ[ENVIRONMENT] = language
     try:
         yield
@@ -95,6 +94,11 @@ def speaking(language: str | None):
             os.environ.pop(ENVIRONMENT, None)
         else:
             os.environ[ENVIRONMENT] = environment
+
+
+def check(language: str | None) -> None:
+    """Refuse, in one line, an unknown --lang `language` or (None) an unknown $LAB_LANG."""
+    checked(language, "--lang") if language is not None else current()
 
 
 def current() -> str:
